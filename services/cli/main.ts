@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/** `xregion`: the operator CLI. Each command lives in its own module under ./commands. */
+import { Command } from 'commander';
+
+const program = new Command();
+program
+  .name('xregion')
+  .description('Back up Google Drive into S3 and replicate it across AWS regions as seekable .tar.zst archives')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+// command registrations (one line per command module)
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`xregion: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

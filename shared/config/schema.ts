@@ -1,0 +1,178 @@
+/**
+ * The zod schema of replication_config.json: every key, its type and its default.
+ * Messages here describe only what is allowed; formatIssues() prefixes the JSON path and value.
+ */
+import { z } from 'zod';
+import { AWS_REGIONS, S3_STORAGE_CLASSES, bucketNameProblem, closest } from './awsNames';
+
+function didYouMean(input: unknown, allowed: readonly string[]): string {
+  const hint = typeof input === 'string' ? closest(input, allowed) : undefined;
+  return hint ? ` (did you mean "${hint}"?)` : '';
+}
+
+const region = z.enum(AWS_REGIONS, {
+  error: (iss) => `is not an AWS region code${didYouMean(iss.input, AWS_REGIONS)}; e.g. us-east-1, us-west-2, eu-central-1`,
+});
+
+const bucketName = z
+  .string({ error: 'must be a bucket name (string)' })
+  .superRefine((name, ctx) => {
+    const problem = bucketNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: `is not a valid S3 bucket name: ${problem}` });
+  });
+
+const storageClass = z.enum(S3_STORAGE_CLASSES, {
+  error: (iss) => `is not an S3 storage class${didYouMean(iss.input, S3_STORAGE_CLASSES)} (${S3_STORAGE_CLASSES.join(', ')})`,
+});
+
+/** An S3 key prefix: no leading slash, no `..` segment. Empty means the whole bucket. */
+const keyPrefix = z
+  .string()
+  .refine((p) => !p.startsWith('/'), { message: 'must not start with "/" (S3 keys have no leading slash)' })
+  .refine((p) => !p.split('/').includes('..'), { message: 'must not contain a ".." segment' });
+
+const kmsKeyArn = z.string().default('');
+const positiveInt = (max?: number) => (max ? z.number().int().positive().max(max) : z.number().int().positive());
+
+export const batchSchema = z.strictObject({
+  /** Close the batch at this many objects. */
+  max_objects: positiveInt(100_000).default(1000),
+  /** Close the batch once this many uncompressed bytes are in it (default 512 MiB). */
+  max_bytes: positiveInt().default(536_870_912),
+  /** Close the batch this long after its first object arrived. */
+  max_wait_seconds: z.number().int().min(0).max(900).default(30),
+});
+
+export const compressionSchema = z.strictObject({
+  /** zstd level: 1 (fastest) to 19 (smallest); 3 is zstd's default. */
+  level: z.number().int().min(1).max(19).default(3),
+  /** Uncompressed bytes per zstd frame before it closes at a member boundary (default 4 MiB). */
+  frame_target_bytes: z.number().int().min(65_536).max(33_554_432).default(4_194_304),
+  /** zstd worker threads per archive (0 = compress on the calling thread). */
+  threads: z.number().int().min(0).max(16).default(2),
+});
+
+export const scalingSchema = z.strictObject({
+  min_tasks: z.number().int().min(0).max(1000).default(0),
+  max_tasks: z.number().int().min(1).max(1000).default(20),
+  /** Queue messages per running task before another task starts. */
+  backlog_per_task: z.number().int().positive().default(200),
+  /** Fargate task CPU units. */
+  cpu: z.number().int().default(2048),
+  /** Fargate task memory in MiB. */
+  memory: z.number().int().default(4096),
+});
+
+export const sourceSchema = z.strictObject({
+  region,
+  bucket: bucketName,
+  prefix_filter: keyPrefix.default(''),
+  suffix_filter: z.string().default(''),
+  /** KMS key of the source bucket (empty: SSE-S3 or bucket default). */
+  kms_key_arn: kmsKeyArn,
+  batch: batchSchema.prefault({}),
+  compression: compressionSchema.prefault({}),
+  scaling: scalingSchema.prefault({}),
+  /** S3 Replication Time Control on this rule's replication (15-minute SLA, extra cost). */
+  replication_time_control: z.boolean().default(false),
+});
+
+export const objectLockSchema = z.strictObject({
+  mode: z.enum(['COMPLIANCE', 'GOVERNANCE'], { error: 'is not an Object Lock mode (COMPLIANCE, GOVERNANCE)' }),
+  days: z.number().int().min(1).max(36_500),
+});
+
+export const destinationSchema = z.strictObject({
+  region,
+  bucket: bucketName,
+  storage_class: storageClass.default('STANDARD'),
+  /** true: keep the archive and write catalog rows; false: unpack every object to its original key. */
+  backup: z.boolean().default(false),
+  create_bucket: z.boolean().default(false),
+  /** Only on buckets this deployment creates. */
+  object_lock: objectLockSchema.optional(),
+  kms_key_arn: kmsKeyArn,
+});
+
+export const ruleSchema = z.strictObject({
+  source: sourceSchema,
+  destinations: z.array(destinationSchema).min(1, { message: 'must list at least one destination' }),
+});
+
+const email = z.email({ error: 'is not an e-mail address' });
+
+export const userOverrideSchema = z.strictObject({
+  exclude_patterns: z.array(z.string()).optional(),
+  max_file_size_mb: z.number().int().min(0).optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const EXPORT_FORMATS = {
+  document: ['docx', 'odt', 'pdf', 'rtf', 'txt', 'html', 'epub', 'md'],
+  spreadsheet: ['xlsx', 'ods', 'pdf', 'csv', 'tsv'],
+  presentation: ['pptx', 'odp', 'pdf', 'txt'],
+  drawing: ['svg', 'png', 'jpg', 'pdf'],
+} as const;
+
+const exportFormat = <K extends keyof typeof EXPORT_FORMATS>(kind: K, dflt: (typeof EXPORT_FORMATS)[K][number]) =>
+  z.enum(EXPORT_FORMATS[kind], { error: `is not an export format for Google ${kind}s (${EXPORT_FORMATS[kind].join(', ')})` }).default(dflt);
+
+export const driveSourceSchema = z.strictObject({
+  /** Short name of this source (used in state keys and logs). */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lower-case letters, digits and hyphens' }),
+  domain: z.string().min(1),
+  /** Admin impersonated to list users (Admin SDK Directory). */
+  admin_subject: email.optional(),
+  /** Secrets Manager secret name holding the service-account JSON key. */
+  credentials_secret: z.string().min(1).default('xregion/drive'),
+  users: z.union([z.literal('all'), z.array(email).min(1)], { error: 'must be "all" or a list of e-mail addresses' }).default('all'),
+  shared_drives: z.boolean().default(false),
+  key_layout: z.enum(['user_first', 'date_first'], { error: 'is not a key layout (user_first, date_first)' }).default('user_first'),
+  export_formats: z
+    .strictObject({
+      document: exportFormat('document', 'docx'),
+      spreadsheet: exportFormat('spreadsheet', 'xlsx'),
+      presentation: exportFormat('presentation', 'pptx'),
+      drawing: exportFormat('drawing', 'svg'),
+    })
+    .prefault({}),
+  exclude_patterns: z.array(z.string()).default([]),
+  /** Files larger than this are recorded, not copied; 0 means no limit. */
+  max_file_size_mb: z.number().int().min(0).default(10_240),
+  /** Parallel file transfers per run. */
+  concurrency: z.number().int().min(1).max(64).default(8),
+  schedule: z
+    .string()
+    .regex(/^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, {
+      message: 'is not an EventBridge Scheduler expression, e.g. "cron(0 2 * * ? *)" or "rate(12 hours)"',
+    })
+    .default('cron(0 2 * * ? *)'),
+  user_overrides: z.record(z.string(), userOverrideSchema).default({}),
+  target: z.strictObject({
+    region,
+    bucket: bucketName,
+    prefix: keyPrefix.default(''),
+    create_bucket: z.boolean().default(false),
+  }),
+});
+
+export const configSchema = z.strictObject({
+  /** Prefix of every resource name; short, because bucket names embed it. */
+  stack_name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,23}$/, { message: 'must be 1-24 lower-case letters, digits or hyphens, starting with a letter' })
+    .default('xregion'),
+  notification_emails: z.array(email).default([]),
+  tags: z.record(z.string(), z.string()).default({}),
+  drive_sources: z.array(driveSourceSchema).default([]),
+  replication_configuration: z.array(ruleSchema).min(1, { message: 'must contain at least one rule' }),
+});
+
+/** A validated, defaulted replication_config.json. */
+export type Config = z.output<typeof configSchema>;
+export type ReplicationRule = z.output<typeof ruleSchema>;
+export type RuleSource = z.output<typeof sourceSchema>;
+export type Destination = z.output<typeof destinationSchema>;
+export type DriveSource = z.output<typeof driveSourceSchema>;
+export type UserOverride = z.output<typeof userOverrideSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

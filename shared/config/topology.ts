@@ -1,0 +1,58 @@
+/** Names and relations derived from a Config: regions, rule ids, staging bucket and archive keys. */
+import type { Config, ReplicationRule } from './schema';
+
+/** A stable, human-readable id for a rule: its source bucket and prefix. */
+export function ruleId(rule: ReplicationRule): string {
+  return `${rule.source.bucket}/${rule.source.prefix_filter}`;
+}
+
+/** Regions that need a source stack (where rules read from), sorted. */
+export function sourceRegions(config: Config): string[] {
+  const regions = new Set<string>(config.replication_configuration.map((r) => r.source.region));
+  for (const d of config.drive_sources) regions.add(d.target.region);
+  return [...regions].sort();
+}
+
+/** Regions that need a target stack (where destinations live), sorted. */
+export function targetRegions(config: Config): string[] {
+  return [...new Set(config.replication_configuration.flatMap((r) => r.destinations.map((d) => d.region)))].sort();
+}
+
+/** The deterministic staging bucket name of one region of one deployment. */
+export function stagingBucketName(stackName: string, account: string, region: string): string {
+  return `${stackName}-${account}-${region}-staging`;
+}
+
+/** True when the key falls under the rule's prefix and suffix filters. */
+export function keyMatchesRule(rule: ReplicationRule, key: string): boolean {
+  return key.startsWith(rule.source.prefix_filter) && key.endsWith(rule.source.suffix_filter);
+}
+
+/** Staging key of an archive: `{source_bucket}/{prefix_filter}backup_{epoch_ms}_{batch_id}.tar.zst`. */
+export function archiveStagingKey(rule: ReplicationRule, archiveName: string): string {
+  const prefix = rule.source.prefix_filter.replace(/^\/+/, '');
+  return `${rule.source.bucket}/${prefix}${archiveName}`.replace(/\/{2,}/g, '/');
+}
+
+/** Archive file name: `backup_{epoch_ms}_{batch_id}.tar.zst`. */
+export function archiveName(epochMs: number, batchId: string): string {
+  return `backup_${epochMs}_${batchId}.tar.zst`;
+}
+
+/** The rule an archive in a staging bucket belongs to (longest matching source prefix wins). */
+export function ruleForStagingKey(config: Config, key: string): ReplicationRule | undefined {
+  let best: ReplicationRule | undefined;
+  for (const rule of config.replication_configuration) {
+    const base = `${rule.source.bucket}/${rule.source.prefix_filter}`.replace(/\/{2,}/g, '/');
+    const rest = key.slice(base.length);
+    if (key.startsWith(base) && !rest.includes('/') && (!best || base.length > ruleId(best).length)) best = rule;
+  }
+  return best;
+}
+
+/** Rules whose destinations include this region, each with only those destinations. */
+export function rulesForTargetRegion(config: Config, region: string): ReplicationRule[] {
+  return config.replication_configuration
+    .map((r) => ({ ...r, destinations: r.destinations.filter((d) => d.region === region) }))
+    .filter((r) => r.destinations.length > 0);
+}

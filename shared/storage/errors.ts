@@ -1,0 +1,45 @@
+/** Typed errors of the storage port; adapters translate SDK/filesystem errors into these. */
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly bucket: string,
+    readonly key: string | undefined,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** The object (or version) does not exist. Permanent. */
+export class NoSuchObjectError extends StorageError {
+  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
+    super(`s3://${bucket}/${key}: no such object`, bucket, key, false, options);
+    this.name = 'NoSuchObjectError';
+  }
+}
+
+/** The bucket does not exist. Permanent. */
+export class NoSuchBucketError extends StorageError {
+  constructor(bucket: string, options?: { cause?: unknown }) {
+    super(`s3://${bucket}: no such bucket`, bucket, undefined, false, options);
+    this.name = 'NoSuchBucketError';
+  }
+}
+
+/** An IfMatch (ETag) precondition failed: the object changed. Permanent. */
+export class PreconditionFailedError extends StorageError {
+  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
+    super(`s3://${bucket}/${key}: precondition failed (object changed)`, bucket, key, false, options);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** Streamed bytes did not match the expected sha256; nothing was committed. */
+export class ChecksumMismatchError extends StorageError {
+  constructor(bucket: string, key: string, readonly expected: string, readonly actual: string) {
+    super(`s3://${bucket}/${key}: sha256 mismatch (expected ${expected}, got ${actual}); not committed`, bucket, key, false);
+    this.name = 'ChecksumMismatchError';
+  }
+}
