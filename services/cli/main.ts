@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `xregion`: the operator CLI. Each command lives in its own module under ./commands. */
 import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config';
 
 const program = new Command();
 program
@@ -10,6 +11,7 @@ program
   .showHelpAfterError();
 
 // command registrations (one line per command module)
+registerConfigCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`xregion: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -120,10 +120,11 @@ function checkBucketRegions(config: Config, errors: ConfigIssue[]): void {
  * and the keys it writes (which keep the rule's prefix) fall under the next rule's filter.
  */
 function checkLoops(rules: readonly ReplicationRule[], errors: ConfigIssue[]): void {
-  const next = rules.map((rule) =>
+  const next = rules.map((rule, i) =>
     rules
       .map((other, j) => ({ other, j }))
-      .filter(({ other }) => rule.destinations.some((d) => d.bucket === other.source.bucket) && filtersOverlap(ruleFilter(rule), ruleFilter(other)))
+      // A rule writing into its own source is reported as such above, not as a loop.
+      .filter(({ other, j }) => j !== i && rule.destinations.some((d) => d.bucket === other.source.bucket) && filtersOverlap(ruleFilter(rule), ruleFilter(other)))
       .map(({ j }) => j),
   );
   const reported = new Set<string>();

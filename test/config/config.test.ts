@@ -1,0 +1,296 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  readConfig,
+  ruleForStagingKey,
+  archiveStagingKey,
+  sourceRegions,
+  targetRegions,
+  type ConfigInput,
+} from '../../shared/config';
+
+const ROOT = join(__dirname, '..', '..');
+const GUIDE = join(ROOT, 'test', 'fixtures', 'guide-replication_config.json');
+
+/** A minimal valid config to mutate per case. */
+function base(): ConfigInput {
+  return {
+    replication_configuration: [
+      {
+        source: { region: 'us-west-2', bucket: 'src-bucket', prefix_filter: 'docs/' },
+        destinations: [{ region: 'eu-central-1', bucket: 'dst-backup', backup: true }],
+      },
+    ],
+  };
+}
+
+/** The messages of the ConfigError that parsing `raw` throws. */
+function errorsOf(raw: unknown): string[] {
+  try {
+    parseConfig(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).message.split('\n').slice(1).map((l) => l.trim());
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Function: loadConfig', () => {
+  it('accepts the product guide example unchanged, with every default applied', () => {
+    // Act
+    const config = loadConfig(GUIDE);
+    // Assess
+    const src = config.replication_configuration[0].source;
+    expect(config.stack_name).toBe('xregion');
+    expect(src.prefix_filter).toBe('documents/');
+    expect(src.batch).toEqual({ max_objects: 1000, max_bytes: 536870912, max_wait_seconds: 30 });
+    expect(src.compression.level).toBe(3);
+    expect(src.compression.frame_target_bytes).toBe(4194304);
+    expect(src.scaling).toEqual({ min_tasks: 0, max_tasks: 20, backlog_per_task: 200, cpu: 2048, memory: 4096 });
+    expect(src.replication_time_control).toBe(false);
+    expect(config.replication_configuration[0].destinations.map((d) => [d.backup, d.storage_class, d.create_bucket])).toEqual([
+      [true, 'STANDARD', false],
+      [false, 'STANDARD', false],
+    ]);
+    expect(sourceRegions(config)).toEqual(['us-west-2']);
+    expect(targetRegions(config)).toEqual(['ca-central-1', 'eu-central-1']);
+  });
+
+  it('accepts the repository example with its Drive source and no warnings', () => {
+    const { config, warnings } = readConfig(join(ROOT, 'replication_config.json'));
+    expect(warnings).toEqual([]);
+    expect(config.drive_sources[0].export_formats.document).toBe('docx');
+    expect(config.drive_sources[0].concurrency).toBe(8);
+    expect(config.replication_configuration[0].destinations.filter((d) => d.backup)).toHaveLength(1);
+  });
+
+  it('reports a missing file and invalid JSON as ConfigErrors', () => {
+    expect(() => loadConfig('/nonexistent/replication_config.json')).toThrow(/cannot be read: file not found/);
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "replication_configuration": [ }');
+    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('Function: parseConfig (schema errors)', () => {
+  it('names the JSON path, the value and what is allowed', () => {
+    const raw = base();
+    raw.replication_configuration[0].destinations.push({ region: 'ca-central-1', bucket: 'dst-normal', storage_class: 'STANDARD-IA' as never });
+    expect(errorsOf(raw)).toEqual([
+      'replication_configuration[0].destinations[1].storage_class: "STANDARD-IA" is not an S3 storage class (did you mean "STANDARD_IA"?) (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, REDUCED_REDUNDANCY)',
+    ]);
+  });
+
+  it('reports every error at once, not only the first', () => {
+    const raw = {
+      stack_name: 'Bad_Name',
+      replication_configuration: [
+        { source: { region: 'us-west2', bucket: 'Bad_Bucket', prefx_filter: 'a/' }, destinations: [{ region: 'eu-central-1', bucket: 'ok-bucket', backup: 'yes' }] },
+      ],
+      tagz: {},
+    };
+    const errors = errorsOf(raw);
+    expect(errors).toHaveLength(6);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^stack_name: "Bad_Name" must be 1-24 lower-case/),
+        'replication_configuration[0].source.region: "us-west2" is not an AWS region code (did you mean "us-west-2"?); e.g. us-east-1, us-west-2, eu-central-1',
+        'replication_configuration[0].source.bucket: "Bad_Bucket" is not a valid S3 bucket name: may contain only lower-case letters, digits, dots and hyphens',
+        expect.stringMatching(/^replication_configuration\[0\]\.source\.prefx_filter: is not a known key \(did you mean "prefix_filter"\?\); allowed here: region, bucket, prefix_filter/),
+        'replication_configuration[0].destinations[0].backup: "yes" must be true or false',
+        expect.stringMatching(/^tagz: is not a known key \(did you mean "tags"\?\)/),
+      ]),
+    );
+  });
+
+  it('says a required key is missing', () => {
+    expect(errorsOf({ replication_configuration: [{ source: { region: 'us-west-2' }, destinations: [] }] })).toEqual([
+      'replication_configuration[0].source.bucket: is required (a string)',
+      'replication_configuration[0].destinations: [] must have at least 1 item',
+    ]);
+  });
+
+  it.each([
+    ['ab', 'must be 3 to 63 characters long'],
+    ['-abc', 'must begin and end with a letter or digit'],
+    ['a..b', 'must not contain two adjacent dots'],
+    ['192.168.1.1', 'must not be formatted as an IP address'],
+    ['xn--abc', 'must not start with the reserved prefix "xn--"'],
+    ['abc-s3alias', 'must not end with the reserved suffix "-s3alias"'],
+  ])('rejects bucket name %s (%s) and accepts a valid one', (bucket, why) => {
+    const raw = base();
+    raw.replication_configuration[0].source.bucket = bucket;
+    expect(errorsOf(raw)).toEqual([`replication_configuration[0].source.bucket: ${JSON.stringify(bucket)} is not a valid S3 bucket name: ${why}`]);
+    raw.replication_configuration[0].source.bucket = 'my.valid-bucket.2025';
+    expect(() => parseConfig(raw)).not.toThrow();
+  });
+
+  it('rejects an unknown region and accepts every real one used in the examples', () => {
+    const raw = base();
+    raw.replication_configuration[0].destinations[0].region = 'eu-middle-9' as never;
+    expect(errorsOf(raw)[0]).toMatch(/^replication_configuration\[0\]\.destinations\[0\]\.region: "eu-middle-9" is not an AWS region code/);
+    raw.replication_configuration[0].destinations[0].region = 'ap-southeast-2';
+    expect(() => parseConfig(raw)).not.toThrow();
+  });
+});
+
+describe('Function: parseConfig (cross-checks)', () => {
+  it('rejects a destination equal to its source bucket, and one in the source region', () => {
+    const same = base();
+    same.replication_configuration[0].destinations[0].bucket = 'src-bucket';
+    same.replication_configuration[0].destinations[0].region = 'us-west-2';
+    expect(errorsOf(same)).toEqual([
+      'replication_configuration[0].destinations[0].bucket: "src-bucket" is the rule\'s own source bucket; a destination must be a different bucket',
+    ]);
+    const sameRegion = base();
+    sameRegion.replication_configuration[0].destinations[0].region = 'us-west-2';
+    expect(errorsOf(sameRegion)[0]).toMatch(/destinations\[0\]\.region: "us-west-2" is the source region/);
+  });
+
+  it('detects a replication loop of any length, and accepts a chain that does not close', () => {
+    const rule = (from: string, fromRegion: string, to: string, toRegion: string) => ({
+      source: { region: fromRegion as never, bucket: from },
+      destinations: [{ region: toRegion as never, bucket: to }],
+    });
+    const loop = {
+      replication_configuration: [
+        rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'),
+        rule('bucket-b', 'eu-central-1', 'bucket-c', 'ca-central-1'),
+        rule('bucket-c', 'ca-central-1', 'bucket-a', 'us-west-2'),
+      ],
+    };
+    expect(errorsOf(loop)).toEqual([
+      'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-c → bucket-a (rules 0, 1, 2); every object would be copied around forever',
+    ]);
+    const twoWay = { replication_configuration: [rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'), rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2')] };
+    expect(errorsOf(twoWay)[0]).toMatch(/loop: bucket-a → bucket-b → bucket-a/);
+    const chain = { replication_configuration: loop.replication_configuration.slice(0, 2) };
+    expect(() => parseConfig(chain)).not.toThrow();
+  });
+
+  it('does not call a cycle a loop when the prefixes never meet', () => {
+    const raw = {
+      replication_configuration: [
+        { source: { region: 'us-west-2' as const, bucket: 'bucket-a', prefix_filter: 'out/' }, destinations: [{ region: 'eu-central-1' as const, bucket: 'bucket-b' }] },
+        { source: { region: 'eu-central-1' as const, bucket: 'bucket-b', prefix_filter: 'in/' }, destinations: [{ region: 'us-west-2' as const, bucket: 'bucket-a' }] },
+      ],
+    };
+    expect(() => parseConfig(raw)).not.toThrow();
+  });
+
+  it('rejects two rules on one bucket with overlapping prefixes, and allows disjoint ones', () => {
+    const raw = base();
+    raw.replication_configuration.push({
+      source: { region: 'us-west-2', bucket: 'src-bucket', prefix_filter: 'docs/2025/' },
+      destinations: [{ region: 'ca-central-1', bucket: 'dst-other' }],
+    });
+    expect(errorsOf(raw)).toEqual([
+      'replication_configuration[1].source.prefix_filter: "docs/2025/" overlaps replication_configuration[0] (prefix "docs/", suffix "") on bucket "src-bucket"; S3 cannot send one object\'s events to two rules',
+    ]);
+    raw.replication_configuration[1].source.prefix_filter = 'photos/';
+    expect(() => parseConfig(raw)).not.toThrow();
+    raw.replication_configuration[1].source.prefix_filter = 'docs/';
+    raw.replication_configuration[0].source.suffix_filter = '.pdf';
+    raw.replication_configuration[1].source.suffix_filter = '.jpg';
+    expect(() => parseConfig(raw)).not.toThrow();
+  });
+
+  it('rejects a bucket placed in two regions', () => {
+    const raw = base();
+    raw.replication_configuration.push({
+      source: { region: 'us-east-1', bucket: 'dst-backup', prefix_filter: 'x/' },
+      destinations: [{ region: 'ca-central-1', bucket: 'dst-other' }],
+    });
+    expect(errorsOf(raw)).toEqual([
+      'replication_configuration[1].source.region: "us-east-1" disagrees with replication_configuration[0].destinations[0], which puts bucket "dst-backup" in eu-central-1',
+    ]);
+  });
+
+  it('checks Fargate sizes, task bounds, KMS key regions and Object Lock', () => {
+    const raw = base();
+    const src = raw.replication_configuration[0].source;
+    src.scaling = { cpu: 1024, memory: 16384, min_tasks: 5, max_tasks: 2 };
+    src.kms_key_arn = 'arn:aws:kms:eu-west-1:123456789012:key/abcd-1234';
+    raw.replication_configuration[0].destinations[0].object_lock = { mode: 'COMPLIANCE', days: 30 };
+    raw.replication_configuration[0].destinations[0].kms_key_arn = 'not-an-arn';
+    expect(errorsOf(raw)).toEqual([
+      'replication_configuration[0].destinations[0].object_lock: needs "create_bucket": true (Object Lock can only be set on a bucket this deployment creates)',
+      'replication_configuration[0].destinations[0].kms_key_arn: "not-an-arn" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or alias/NAME)',
+      'replication_configuration[0].source.kms_key_arn: "arn:aws:kms:eu-west-1:123456789012:key/abcd-1234" is a key in eu-west-1, but the bucket is in us-west-2 (KMS keys are regional)',
+      'replication_configuration[0].source.scaling.memory: 16384 is not a Fargate memory size for cpu 1024 (2048 to 8192 in steps of 1024 MiB)',
+      'replication_configuration[0].source.scaling.min_tasks: 5 must not exceed max_tasks (2)',
+    ]);
+    src.scaling = { cpu: 1024, memory: 4096, min_tasks: 0, max_tasks: 2 };
+    src.kms_key_arn = 'arn:aws:kms:us-west-2:123456789012:key/abcd-1234';
+    raw.replication_configuration[0].destinations[0].create_bucket = true;
+    raw.replication_configuration[0].destinations[0].kms_key_arn = 'arn:aws:kms:eu-central-1:123456789012:alias/backup';
+    expect(() => parseConfig(raw)).not.toThrow();
+  });
+
+  it('warns when a Drive target is not the source of any rule, and is quiet when it is', () => {
+    const raw: ConfigInput = {
+      ...base(),
+      drive_sources: [{ name: 'acme', domain: 'acme.example', admin_subject: 'admin@acme.example', target: { region: 'us-west-2', bucket: 'other-landing', prefix: 'g/' } }],
+    };
+    const { warnings } = parseConfig(raw);
+    expect(warnings.map((w) => `${w.path}: ${w.value} ${w.message}`)).toEqual([
+      'drive_sources[0].target: "s3://other-landing/g/" is not the source of any replication rule: files will be backed up to it but nothing will replicate them',
+    ]);
+    raw.drive_sources![0].target = { region: 'us-west-2', bucket: 'src-bucket', prefix: 'docs/drive/' };
+    expect(parseConfig(raw).warnings).toEqual([]);
+  });
+
+  it('requires admin_subject to list all users, and rejects duplicate drive source names', () => {
+    const target = { region: 'us-west-2' as const, bucket: 'src-bucket', prefix: 'docs/' };
+    const raw: ConfigInput = {
+      ...base(),
+      drive_sources: [
+        { name: 'acme', domain: 'acme.example', target },
+        { name: 'acme', domain: 'acme.example', users: ['a@acme.example'], target },
+      ],
+    };
+    expect(errorsOf(raw)).toEqual([
+      'drive_sources[0].admin_subject: is required when "users" is "all" (an admin is impersonated to list the domain\'s users)',
+      'drive_sources[1].name: "acme" is used by another drive source',
+    ]);
+  });
+});
+
+describe('Module: topology', () => {
+  it('builds staging keys without double slashes and maps them back to their rule', () => {
+    const { config } = parseConfig(base());
+    const rule = config.replication_configuration[0];
+    const key = archiveStagingKey(rule, 'backup_1753329108085_3f9a.tar.zst');
+    expect(key).toBe('src-bucket/docs/backup_1753329108085_3f9a.tar.zst');
+    expect(ruleForStagingKey(config, key)).toBe(rule);
+    expect(ruleForStagingKey(config, 'other/docs/backup_1.tar.zst')).toBeUndefined();
+  });
+});
+
+describe('Command: xregion config check', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), 'config', 'check', ...args], { cwd: ROOT, encoding: 'utf8' });
+
+  it('prints a summary and exits 0 for a valid file', () => {
+    const out = cli(GUIDE);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('→ s3://target-bucket-backup [eu-central-1] backup (archive + catalog), STANDARD');
+    expect(out.stdout).toContain('target stacks: xregion-target-ca-central-1, xregion-target-eu-central-1');
+  });
+
+  it('prints every error and exits 2 for an invalid file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ replication_configuration: [{ source: { region: 'us-west-2', bucket: 'aaa' }, destinations: [{ region: 'mars-1', bucket: 'bbb' }] }], tagz: {} }));
+    const out = cli(file);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('2 problems');
+    expect(out.stderr).toContain('replication_configuration[0].destinations[0].region: "mars-1" is not an AWS region code');
+    expect(out.stderr).toContain('tagz: is not a known key (did you mean "tags"?)');
+  });
+});
