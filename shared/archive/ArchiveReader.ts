@@ -1,0 +1,211 @@
+/** Random access to one archive through a RangeReader: index from the tail, members by their frames. */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DCtx } from 'zstd-napi/binding';
+import { ArchiveCorruptError, NoSuchMemberError } from './errors';
+import { parseManifest, type Manifest, type ManifestObject } from './manifest';
+import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
+import type { RangeReader } from './RangeReader';
+import { framesCovering, readSeekTable, type SeekFrame, type SeekTable } from './seekTable';
+import { BLOCK, isZeroBlock, parseHeaderBlock, parsePax } from './tarHeader';
+
+/** Frames fetched per ranged read when a member spans many small frames. */
+const MAX_READ_BYTES = 32 * 1024 * 1024;
+
+/** Counters of what was fetched through the RangeReader. */
+export interface ArchiveReaderStats {
+  bytesRead: number;
+  reads: number;
+}
+
+/** The archive's index: seek table and manifest. */
+export interface ArchiveIndex {
+  seekTable: SeekTable;
+  manifest: Manifest;
+}
+
+/** Reads one archive through ranged reads; never decompresses more than the frames it needs. */
+export class ArchiveReader {
+  readonly stats: ArchiveReaderStats = { bytesRead: 0, reads: 0 };
+  private index: ArchiveIndex | undefined;
+  private readonly dctx = new DCtx();
+
+  constructor(
+    private readonly reader: RangeReader,
+    /** Name used in error messages. */
+    readonly archiveName?: string,
+  ) {}
+
+  private async read(offset: number, length: number): Promise<Buffer> {
+    const b = await this.reader.read(offset, length);
+    this.stats.bytesRead += b.length;
+    this.stats.reads++;
+    if (b.length < length) throw new ArchiveCorruptError({ archive: this.archiveName, check: 'truncated' }, `short read at ${offset} (${b.length} of ${length} bytes)`);
+    return b;
+  }
+
+  /** Seek table (tail read) and manifest (the last frames), without decompressing the rest. */
+  async readIndex(): Promise<ArchiveIndex> {
+    if (this.index) return this.index;
+    const counted: RangeReader = { size: () => this.reader.size(), read: (o, l) => this.read(o, l) };
+    const seekTable = await readSeekTable(counted, this.archiveName);
+    const frames = seekTable.frames;
+    if (frames.length === 0) throw new ArchiveCorruptError({ archive: this.archiveName, check: 'seek-table' }, 'seek table lists no frames');
+    // The writer starts manifest.json on a fresh frame: walk back from the last frame until the
+    // decompressed bytes begin with its header. One frame (one read) in practice.
+    let first = frames.length - 1;
+    let tail: Buffer[] = [];
+    for (;;) {
+      const f = frames[first]!;
+      tail = [this.decompressFrame(await this.read(f.compressedOffset, f.compressedSize), f), ...tail];
+      const data = Buffer.concat(tail);
+      const manifest = this.parseManifestMember(data);
+      if (manifest) {
+        this.index = { seekTable, manifest };
+        return this.index;
+      }
+      if (first === 0 || frames.length - first >= 64) {
+        throw new ArchiveCorruptError({ archive: this.archiveName, member: MANIFEST_NAME, check: 'manifest' }, 'manifest.json not found at the start of the final frames');
+      }
+      first--;
+    }
+  }
+
+  /** If `data` starts with manifest.json's header(s), returns the parsed manifest. */
+  private parseManifestMember(data: Buffer): Manifest | undefined {
+    let pos = 0;
+    let pathOverride: string | undefined;
+    while (pos + BLOCK <= data.length) {
+      const block = data.subarray(pos, pos + BLOCK);
+      if (isZeroBlock(block)) return undefined;
+      let h;
+      try {
+        h = parseHeaderBlock(block, this.archiveName);
+      } catch {
+        return undefined;
+      }
+      pos += BLOCK;
+      if (h.type === 'x') {
+        pathOverride = parsePax(data.subarray(pos, pos + h.size), this.archiveName).path;
+        pos += Math.ceil(h.size / BLOCK) * BLOCK;
+        continue;
+      }
+      const name = pathOverride ?? h.name;
+      if (name !== MANIFEST_NAME) return undefined;
+      if (pos + h.size > data.length) return undefined;
+      return parseManifest(data.toString('utf8', pos, pos + h.size), this.archiveName);
+    }
+    return undefined;
+  }
+
+  private decompressFrame(compressed: Buffer, f: SeekFrame, member?: string): Buffer {
+    // Output sized from the seek table: a corrupt frame header cannot make us allocate more.
+    const out = Buffer.allocUnsafe(f.decompressedSize);
+    let n: number;
+    try {
+      n = this.dctx.decompress(out, compressed);
+    } catch (err) {
+      throw new ArchiveCorruptError(
+        { archive: this.archiveName, member, check: 'zstd' },
+        `zstd: frame at ${f.compressedOffset}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+    if (n !== f.decompressedSize) {
+      throw new ArchiveCorruptError({ archive: this.archiveName, member, check: 'seek-table' }, `frame at ${f.compressedOffset} holds ${n} bytes, seek table says ${f.decompressedSize}`);
+    }
+    return out;
+  }
+
+  /** The manifest entry of `relativeKey`, or NoSuchMemberError. */
+  async member(relativeKey: string): Promise<ManifestObject> {
+    const { manifest } = await this.readIndex();
+    const m = manifest.objects.find((o) => o.relative_key === relativeKey);
+    if (!m) throw new NoSuchMemberError(this.archiveName, relativeKey);
+    return m;
+  }
+
+  /**
+   * One member's bytes, fetched frame by frame (only the frames covering it). The stream errors
+   * with ArchiveCorruptError if its tar header or sha256 disagrees with the manifest.
+   */
+  async openMember(relativeKey: string): Promise<Readable> {
+    const { seekTable } = await this.readIndex();
+    const m = await this.member(relativeKey);
+    const name = OBJECTS_PREFIX + m.relative_key;
+    validateMemberName(name, this.archiveName);
+    const start = m.header_offset;
+    const end = m.offset + m.size;
+    if (end > seekTable.decompressedSize || start > m.offset) {
+      throw new ArchiveCorruptError({ archive: this.archiveName, member: name, check: 'manifest' }, `manifest range ${start}..${end} is outside the archive`);
+    }
+    const { first, last } = framesCovering(seekTable, start, end);
+    return Readable.from(this.memberChunks(seekTable, first, last, m, name), { objectMode: false });
+  }
+
+  private async *memberChunks(table: SeekTable, first: number, last: number, m: ManifestObject, name: string): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    let header: Buffer[] = [];
+    let headerLen = m.offset - m.header_offset;
+    let i = first;
+    while (i <= last) {
+      // Batch consecutive frames into one ranged read, up to MAX_READ_BYTES.
+      let j = i;
+      let len = table.frames[i]!.compressedSize;
+      while (j < last && len + table.frames[j + 1]!.compressedSize <= MAX_READ_BYTES) len += table.frames[++j]!.compressedSize;
+      const buf = await this.read(table.frames[i]!.compressedOffset, len);
+      let p = 0;
+      for (let k = i; k <= j; k++) {
+        const f = table.frames[k]!;
+        const data = this.decompressFrame(buf.subarray(p, p + f.compressedSize), f, name);
+        p += f.compressedSize;
+        const lo = Math.max(m.header_offset, f.decompressedOffset) - f.decompressedOffset;
+        const hi = Math.min(m.offset + m.size, f.decompressedOffset + f.decompressedSize) - f.decompressedOffset;
+        let slice = data.subarray(lo, hi);
+        if (headerLen > 0) {
+          const h = slice.subarray(0, headerLen);
+          header.push(h);
+          headerLen -= h.length;
+          slice = slice.subarray(h.length);
+          if (headerLen === 0) {
+            this.checkHeader(Buffer.concat(header), m, name);
+            header = [];
+          }
+        }
+        if (slice.length > 0) {
+          hash.update(slice);
+          yield slice;
+        }
+      }
+      i = j + 1;
+    }
+    const got = hash.digest('hex');
+    if (got !== m.sha256) {
+      throw new ArchiveCorruptError({ archive: this.archiveName, member: name, check: 'sha256' }, `sha256 mismatch (manifest ${m.sha256}, computed ${got})`);
+    }
+  }
+
+  /** The member's own tar header must name it and give its size (a manifest/member disagreement otherwise). */
+  private checkHeader(bytes: Buffer, m: ManifestObject, name: string): void {
+    let pos = 0;
+    let pax: Record<string, string> = {};
+    for (;;) {
+      if (pos + BLOCK > bytes.length) break;
+      const h = parseHeaderBlock(bytes.subarray(pos, pos + BLOCK), this.archiveName);
+      pos += BLOCK;
+      if (h.type === 'x') {
+        pax = parsePax(bytes.subarray(pos, pos + h.size), this.archiveName);
+        pos += Math.ceil(h.size / BLOCK) * BLOCK;
+        continue;
+      }
+      const hname = pax.path ?? h.name;
+      const hsize = pax.size !== undefined ? Number(pax.size) : h.size;
+      if (hname === name && hsize === m.size && pos === bytes.length) return;
+      throw new ArchiveCorruptError(
+        { archive: this.archiveName, member: name, check: 'manifest' },
+        `tar header at ${m.header_offset} is ${JSON.stringify(hname)} (${hsize} bytes), manifest says ${JSON.stringify(name)} (${m.size} bytes)`,
+      );
+    }
+    throw new ArchiveCorruptError({ archive: this.archiveName, member: name, check: 'tar-header' }, `no tar header at ${m.header_offset}`);
+  }
+}

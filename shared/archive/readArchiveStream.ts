@@ -1,0 +1,264 @@
+/**
+ * One sequential pass over a whole .tar.zst stream: ours (verified against the manifest) or any
+ * stock `tar -cf - . | zstd` archive (no manifest, nothing to verify against).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DecompressStream } from 'zstd-napi';
+import { ByteSource } from './ByteSource';
+import { ArchiveCorruptError, ArchiveError } from './errors';
+import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
+import { MANIFEST_NAME, relativeKeyOf } from './memberName';
+import { isRegularFile, readTarHeader } from './tarReader';
+import { padding } from './tarHeader';
+
+/** Our manifest is buffered whole; a bigger root manifest.json is just a user file. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+const BODY_CHUNK = 1024 * 1024;
+
+/** One regular-file member. Consume `body` before asking for the next entry, or it is skipped. */
+export interface ArchiveEntry {
+  /** Member name as stored (e.g. `objects/a/b.txt`, or `./a/b.txt` from stock tar). */
+  name: string;
+  /** Name without `objects/` (or a leading `./`). */
+  relativeKey: string;
+  size: number;
+  /** Uncompressed offsets of the first header block and of the data. */
+  headerOffset: number;
+  offset: number;
+  /** The manifest entry this member must match, when the manifest was given up front. */
+  expected?: ManifestObject;
+  /** The member's bytes; errors with ArchiveCorruptError at its end if its sha256/size disagree with the given manifest. */
+  body: Readable;
+}
+
+/** Options of readArchiveStream. */
+export interface ReadArchiveStreamOptions {
+  /** Manifest read beforehand (ArchiveReader.readIndex): every member is verified as it ends. */
+  manifest?: Manifest;
+  /** Archive name for error messages. */
+  archiveName?: string;
+}
+
+/** A member's body, pulled from the shared decompressed stream on demand. */
+class MemberBody extends Readable {
+  private remaining: number;
+  private inflight: Promise<void> | undefined;
+  private abandoned = false;
+  finished = false;
+
+  constructor(
+    private readonly src: ByteSource,
+    size: number,
+    private readonly onChunk: (b: Buffer) => void,
+    private readonly onEnd: () => Error | undefined,
+    private readonly onTruncated: () => Error,
+  ) {
+    super({ highWaterMark: BODY_CHUNK });
+    this.remaining = size;
+  }
+
+  override _read(): void {
+    if (this.inflight || this.abandoned) return;
+    this.inflight = this.pull().finally(() => {
+      this.inflight = undefined;
+    });
+  }
+
+  private async pull(): Promise<void> {
+    try {
+      if (this.abandoned) return;
+      if (this.remaining === 0) return this.end();
+      const b = await this.src.readSome(Math.min(this.remaining, BODY_CHUNK));
+      if (!b) throw this.onTruncated();
+      this.remaining -= b.length;
+      this.onChunk(b);
+      this.push(b);
+      if (this.remaining === 0) this.end();
+    } catch (err) {
+      this.finished = true;
+      this.destroy(err as Error);
+    }
+  }
+
+  private end(): void {
+    this.finished = true;
+    const err = this.onEnd();
+    if (err) this.destroy(err);
+    else this.push(null);
+  }
+
+  /** Reads and hashes what the consumer left unread; returns the end-of-member verdict. */
+  async drain(): Promise<void> {
+    while (this.inflight) await this.inflight;
+    if (this.finished) return;
+    this.abandoned = true;
+    while (this.remaining > 0) {
+      const b = await this.src.readSome(Math.min(this.remaining, BODY_CHUNK));
+      if (!b) throw this.onTruncated();
+      this.remaining -= b.length;
+      this.onChunk(b);
+    }
+    this.finished = true;
+    const err = this.onEnd();
+    this.destroy();
+    if (err) throw err;
+  }
+}
+
+/** The sequence of entries; `manifest` is set once the embedded manifest.json has been read. */
+export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
+  manifest: Manifest | undefined;
+  private started = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly opts: ReadArchiveStreamOptions = {},
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<ArchiveEntry> {
+    if (this.started) throw new ArchiveError('an archive stream can be iterated only once');
+    this.started = true;
+    return this.entries();
+  }
+
+  private async *entries(): AsyncGenerator<ArchiveEntry> {
+    const archive = this.opts.archiveName;
+    const dec = new DecompressStream();
+    let inputError: Error | undefined;
+    this.input.on('error', (err: Error) => {
+      inputError = err;
+      dec.destroy(err);
+    });
+    this.input.pipe(dec);
+    const chunks = dec[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let member: string | undefined;
+    // zstd errors (bad checksum, corrupt block, truncated frame) become ArchiveCorruptError naming the member.
+    const guarded: AsyncIterator<Buffer> = {
+      next: async () => {
+        try {
+          return await chunks.next();
+        } catch (err) {
+          if (err === inputError || err instanceof ArchiveError) throw err;
+          const msg = err instanceof Error ? err.message : String(err);
+          const check = /middle of compressed data frame/.test(msg) ? 'truncated' : 'zstd';
+          throw new ArchiveCorruptError({ archive, member, check }, `zstd: ${msg}`, { cause: err });
+        }
+      },
+    };
+    const src = new ByteSource(guarded);
+    const expected = new Map<string, ManifestObject>();
+    for (const o of this.opts.manifest?.objects ?? []) expected.set(o.relative_key, o);
+    const seen = new Map<string, { sha256: string; size: number }>();
+    const verify = (name: string, key: string, got: { sha256: string; size: number }, m: Map<string, ManifestObject>, source: string): Error | undefined => {
+      const want = m.get(key);
+      if (!want) return new ArchiveCorruptError({ archive, member: name, check: 'manifest' }, `member is not in the ${source}`);
+      if (want.size !== got.size) {
+        return new ArchiveCorruptError({ archive, member: name, check: 'size' }, `size mismatch (${source} ${want.size}, archive ${got.size})`);
+      }
+      if (want.sha256 !== got.sha256) {
+        return new ArchiveCorruptError({ archive, member: name, check: 'sha256' }, `sha256 mismatch (${source} ${want.sha256}, computed ${got.sha256})`);
+      }
+      return undefined;
+    };
+    const checkAll = (m: Map<string, ManifestObject>, source: string): void => {
+      for (const [key, got] of seen) {
+        const err = verify(`objects/${key}`, key, got, m, source);
+        if (err) throw err;
+      }
+      for (const key of m.keys()) {
+        if (!seen.has(key)) throw new ArchiveCorruptError({ archive, member: `objects/${key}`, check: 'manifest' }, `member listed in the ${source} is missing from the archive`);
+      }
+    };
+
+    try {
+      for (;;) {
+        member = undefined;
+        const h = await readTarHeader(src, archive);
+        if (!h) break;
+        member = h.name;
+        const truncated = (): Error => new ArchiveCorruptError({ archive, member: h.name, check: 'truncated' }, 'archive ends inside the member');
+        if (h.name === MANIFEST_NAME && isRegularFile(h.type) && h.size <= MAX_MANIFEST_BYTES) {
+          const data = await src.readExact(h.size);
+          if (data.length < h.size || (await src.skip(padding(h.size))) < padding(h.size)) throw truncated();
+          let raw: unknown;
+          try {
+            raw = JSON.parse(data.toString('utf8'));
+          } catch {
+            raw = undefined;
+          }
+          if (looksLikeManifest(raw)) {
+            this.manifest = parseManifest(data.toString('utf8'), archive);
+            continue;
+          }
+          // A user's own manifest.json in a stock archive: hand it out like any file.
+          yield this.plainEntry(h, Readable.from([data]));
+          continue;
+        }
+        if (!isRegularFile(h.type)) {
+          if ((await src.skip(h.size + padding(h.size))) < h.size + padding(h.size)) throw truncated();
+          continue;
+        }
+        if (this.manifest) throw new ArchiveCorruptError({ archive, member: h.name, check: 'manifest' }, 'member after manifest.json');
+        const key = relativeKeyOf(h.name);
+        if (seen.has(key) && (this.opts.manifest || h.name.startsWith('objects/'))) {
+          throw new ArchiveCorruptError({ archive, member: h.name, check: 'manifest' }, 'duplicate member');
+        }
+        let hash: Hash | undefined = createHash('sha256');
+        const body = new MemberBody(
+          src,
+          h.size,
+          (b) => hash?.update(b),
+          () => {
+            const got = { sha256: hash!.digest('hex'), size: h.size };
+            hash = undefined;
+            seen.set(key, got);
+            return this.opts.manifest ? verify(h.name, key, got, expected, 'manifest') : undefined;
+          },
+          truncated,
+        );
+        let bodyError: unknown;
+        body.on('error', (err) => {
+          bodyError ??= err;
+        });
+        const entry: ArchiveEntry = {
+          name: h.name,
+          relativeKey: key,
+          size: h.size,
+          headerOffset: h.headerOffset,
+          offset: h.dataOffset,
+          body,
+          ...(expected.has(key) && { expected: expected.get(key) }),
+        };
+        yield entry;
+        await body.drain();
+        if (bodyError) throw bodyError;
+        if ((await src.skip(padding(h.size))) < padding(h.size)) throw truncated();
+      }
+      member = undefined;
+      // Let zstd verify the remaining frames (end blocks, record padding) and the stream's end.
+      while (await src.readSome(BODY_CHUNK));
+      if (this.opts.manifest) checkAll(expected, 'manifest');
+      if (this.manifest) {
+        const embedded = new Map(this.manifest.objects.map((o) => [o.relative_key, o]));
+        checkAll(embedded, 'manifest.json');
+      }
+    } finally {
+      dec.destroy();
+      this.input.unpipe(dec);
+    }
+  }
+
+  private plainEntry(h: { name: string; size: number; headerOffset: number; dataOffset: number }, body: Readable): ArchiveEntry {
+    return { name: h.name, relativeKey: relativeKeyOf(h.name), size: h.size, headerOffset: h.headerOffset, offset: h.dataOffset, body };
+  }
+}
+
+/**
+ * Reads a whole archive stream sequentially. With `opts.manifest` every member is verified at
+ * its end (the body stream errors before a consumer commits); the embedded manifest.json, when
+ * present, is cross-checked against every member once it arrives (the iterator throws).
+ */
+export function readArchiveStream(input: Readable, opts?: ReadArchiveStreamOptions): ArchiveEntryStream {
+  return new ArchiveEntryStream(input, opts);
+}

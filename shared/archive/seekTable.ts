@@ -1,0 +1,118 @@
+/**
+ * The zstd seekable-format seek table (contrib/seekable_format in facebook/zstd): a skippable
+ * frame (magic 0x184D2A5E) of entries {compressed u32, decompressed u32, checksum u32} and a
+ * 9-byte footer {frames u32, descriptor u8, magic 0x8F92EAB1}, all little-endian.
+ */
+import { ArchiveCorruptError } from './errors';
+import type { RangeReader } from './RangeReader';
+
+export const SKIPPABLE_MAGIC = 0x184d2a5e;
+export const SEEKABLE_MAGIC = 0x8f92eab1;
+const FOOTER_SIZE = 9;
+const CHECKSUM_FLAG = 0x80;
+/** How much of the tail is fetched first: enough for ~5000 frames' entries in one read. */
+export const TAIL_READ_BYTES = 64 * 1024;
+
+/** One frame of the archive, with its absolute compressed and uncompressed offsets. */
+export interface SeekFrame {
+  compressedOffset: number;
+  compressedSize: number;
+  decompressedOffset: number;
+  decompressedSize: number;
+  /** Low 32 bits of XXH64 of the frame's content (the zstd frame checksum), if recorded. */
+  checksum?: number;
+}
+
+/** The parsed seek table. */
+export interface SeekTable {
+  frames: SeekFrame[];
+  /** Bytes of compressed frames (the archive size minus the seek-table frame). */
+  compressedSize: number;
+  decompressedSize: number;
+  /** Size of the seek-table skippable frame itself. */
+  tableSize: number;
+}
+
+/** Seek-table frame bytes for the given frames, with per-frame checksums. */
+export function encodeSeekTable(frames: { compressedSize: number; decompressedSize: number; checksum: number }[]): Buffer {
+  const entries = frames.length * 12;
+  const buf = Buffer.alloc(8 + entries + FOOTER_SIZE);
+  buf.writeUInt32LE(SKIPPABLE_MAGIC, 0);
+  buf.writeUInt32LE(entries + FOOTER_SIZE, 4);
+  let p = 8;
+  for (const f of frames) {
+    buf.writeUInt32LE(f.compressedSize, p);
+    buf.writeUInt32LE(f.decompressedSize, p + 4);
+    buf.writeUInt32LE(f.checksum >>> 0, p + 8);
+    p += 12;
+  }
+  buf.writeUInt32LE(frames.length, p);
+  buf.writeUInt8(CHECKSUM_FLAG, p + 4);
+  buf.writeUInt32LE(SEEKABLE_MAGIC, p + 5);
+  return buf;
+}
+
+/** Parses a seek table from the archive's tail bytes; `tail` must end at the end of the archive. */
+export function parseSeekTable(tail: Buffer, archiveSize: number, archive?: string): SeekTable | { needBytes: number } {
+  const bad = (detail: string): never => {
+    throw new ArchiveCorruptError({ archive, check: 'seek-table' }, detail);
+  };
+  if (tail.length < FOOTER_SIZE) bad('archive too small for a seek table');
+  const foot = tail.length - FOOTER_SIZE;
+  if (tail.readUInt32LE(foot + 5) !== SEEKABLE_MAGIC) bad('no seek table (seekable magic 0x8F92EAB1 missing at the end)');
+  const count = tail.readUInt32LE(foot);
+  const descriptor = tail.readUInt8(foot + 4);
+  if ((descriptor & 0x7c) !== 0) bad(`reserved seek-table descriptor bits set (0x${descriptor.toString(16)})`);
+  const entrySize = descriptor & CHECKSUM_FLAG ? 12 : 8;
+  const tableSize = 8 + count * entrySize + FOOTER_SIZE;
+  if (tableSize > archiveSize) bad(`seek table claims ${count} frames, more than the archive can hold`);
+  if (tableSize > tail.length) return { needBytes: tableSize };
+  const start = tail.length - tableSize;
+  if (tail.readUInt32LE(start) !== SKIPPABLE_MAGIC) bad('seek-table skippable frame magic missing');
+  if (tail.readUInt32LE(start + 4) !== tableSize - 8) bad('seek-table frame size disagrees with its frame count');
+  const frames: SeekFrame[] = [];
+  let c = 0;
+  let d = 0;
+  for (let i = 0, p = start + 8; i < count; i++, p += entrySize) {
+    const compressedSize = tail.readUInt32LE(p);
+    const decompressedSize = tail.readUInt32LE(p + 4);
+    const frame: SeekFrame = { compressedOffset: c, compressedSize, decompressedOffset: d, decompressedSize };
+    if (entrySize === 12) frame.checksum = tail.readUInt32LE(p + 8);
+    frames.push(frame);
+    c += compressedSize;
+    d += decompressedSize;
+  }
+  if (c + tableSize !== archiveSize) {
+    bad(`frames total ${c} compressed bytes + ${tableSize}-byte seek table, but the archive has ${archiveSize} bytes (truncated or altered)`);
+  }
+  return { frames, compressedSize: c, decompressedSize: d, tableSize };
+}
+
+/** Reads and validates the seek table with one tail read (two if the table is larger than 64 KiB). */
+export async function readSeekTable(reader: RangeReader, archive?: string): Promise<SeekTable> {
+  const size = await reader.size();
+  const first = Math.min(size, TAIL_READ_BYTES);
+  let tail = await reader.read(size - first, first);
+  let parsed = parseSeekTable(tail, size, archive);
+  if ('needBytes' in parsed) {
+    tail = await reader.read(size - parsed.needBytes, parsed.needBytes);
+    parsed = parseSeekTable(tail, size, archive);
+    if ('needBytes' in parsed) throw new ArchiveCorruptError({ archive, check: 'seek-table' }, 'seek table unreadable');
+  }
+  return parsed;
+}
+
+/** Indexes of the frames overlapping the uncompressed range [start, end). */
+export function framesCovering(table: SeekTable, start: number, end: number): { first: number; last: number } {
+  const f = table.frames;
+  let lo = 0;
+  let hi = f.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (f[mid]!.decompressedOffset <= start) lo = mid;
+    else hi = mid - 1;
+  }
+  let last = lo;
+  while (last + 1 < f.length && f[last + 1]!.decompressedOffset < end) last++;
+  return { first: lo, last };
+}
