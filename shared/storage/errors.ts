@@ -43,3 +43,27 @@ export class ChecksumMismatchError extends StorageError {
     this.name = 'ChecksumMismatchError';
   }
 }
+
+/** Streamed byte count did not match the declared size; nothing was committed. */
+export class SizeMismatchError extends StorageError {
+  constructor(bucket: string, key: string, readonly expected: number, readonly actual: number) {
+    super(`s3://${bucket}/${key}: size mismatch (expected ${expected} bytes, got ${actual}); not committed`, bucket, key, false);
+    this.name = 'SizeMismatchError';
+  }
+}
+
+/** The key (or bucket name) cannot be stored by this adapter. Permanent. */
+export class InvalidKeyError extends StorageError {
+  constructor(bucket: string, key: string, readonly reason: string) {
+    super(`s3://${bucket}/${key}: invalid key (${reason})`, bucket, key, false);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+/** A queue message body is not an S3 event notification. Permanent: dead-letter it. */
+export class MalformedEventError extends Error {
+  constructor(readonly reason: string, readonly body: string, options?: { cause?: unknown }) {
+    super(`malformed S3 event (${reason}): ${body.length > 200 ? `${body.slice(0, 200)}…` : body}`, options);
+    this.name = 'MalformedEventError';
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * In-process Queue with SQS semantics: visibility timeout, redelivery, receive counts, a
+ * dead-letter queue after `maxReceiveCount` deliveries, and long polls that wake on send.
+ * Optionally durable: given a folder, every message is a file there until deleted, so a
+ * restarted process gets back every un-deleted message (in-flight ones become visible again).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { StaleReceiptError } from '../errors';
+import type { Queue, QueueMessage, ReceiveOptions } from '../port';
+
+export interface LocalQueueConfig {
+  /** For messages and errors (default 'local-queue'). */
+  name?: string;
+  /** Default visibility timeout; fractions allowed (default 30). */
+  visibilityTimeoutSeconds?: number;
+  /** Deliveries after which a message moves to `deadLetterQueue` on its next receive. */
+  maxReceiveCount?: number;
+  deadLetterQueue?: LocalQueue;
+  /** Persist messages as files in this folder (created if missing). */
+  dir?: string;
+}
+
+interface Stored {
+  id: string;
+  body: string;
+  receiveCount: number;
+  sentAt: number;
+}
+
+interface Entry extends Stored {
+  visibleAt: number;
+  receipt?: string;
+}
+
+let idCounter = 0;
+
+/** Time-ordered unique id: file names sort in send order. */
+function newId(): string {
+  idCounter = (idCounter + 1) % 0x100000;
+  return `${Date.now().toString(36).padStart(9, '0')}-${idCounter.toString(36).padStart(4, '0')}-${randomBytes(6).toString('hex')}`;
+}
+
+export class LocalQueue implements Queue {
+  readonly name: string;
+  private readonly visibilityMs: number;
+  private readonly maxReceiveCount: number | undefined;
+  private readonly dlq: LocalQueue | undefined;
+  private readonly dir: string | undefined;
+  /** Insertion order is delivery order (roughly FIFO, as SQS standard queues are). */
+  private readonly messages = new Map<string, Entry>();
+  private readonly byReceipt = new Map<string, string>();
+  private waiters: Array<() => void> = [];
+
+  constructor(cfg: LocalQueueConfig = {}) {
+    this.name = cfg.name ?? 'local-queue';
+    this.visibilityMs = (cfg.visibilityTimeoutSeconds ?? 30) * 1000;
+    this.maxReceiveCount = cfg.maxReceiveCount;
+    this.dlq = cfg.deadLetterQueue;
+    this.dir = cfg.dir;
+    if (this.dir) this.load(this.dir);
+  }
+
+  async send(body: string): Promise<void> {
+    await this.enqueue({ id: newId(), body, receiveCount: 0, sentAt: Date.now() });
+  }
+
+  async receive(opts: ReceiveOptions = {}): Promise<QueueMessage[]> {
+    const max = Math.min(10, Math.max(1, opts.maxMessages ?? 1));
+    const visMs = opts.visibilityTimeoutSeconds !== undefined ? opts.visibilityTimeoutSeconds * 1000 : this.visibilityMs;
+    const deadline = Date.now() + Math.min(20, Math.max(0, opts.waitSeconds ?? 0)) * 1000;
+    for (;;) {
+      const got = await this.take(max, visMs);
+      const now = Date.now();
+      if (got.length > 0 || now >= deadline) return got;
+      // Sleep until a send, the next message's visibility ends, or the poll's deadline.
+      let nextVisible = deadline;
+      for (const m of this.messages.values()) if (m.visibleAt > now && m.visibleAt < nextVisible) nextVisible = m.visibleAt;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, nextVisible - now));
+        const waiters = this.waiters;
+        function done(): void {
+          clearTimeout(timer);
+          const i = waiters.indexOf(done);
+          if (i >= 0) waiters.splice(i, 1);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+    }
+  }
+
+  async extendVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    const m = this.owned(receiptHandle);
+    if (!m) throw new StaleReceiptError(this.name);
+    m.visibleAt = Date.now() + seconds * 1000;
+    if (seconds <= 0) this.wake();
+  }
+
+  async deleteBatch(receiptHandles: string[]): Promise<void> {
+    for (const h of receiptHandles) {
+      const m = this.owned(h);
+      if (!m) continue; // stale: already deleted or redelivered; not an error
+      await this.remove(m);
+    }
+  }
+
+  async approximateDepth(): Promise<number> {
+    const now = Date.now();
+    let n = 0;
+    for (const m of this.messages.values()) if (m.visibleAt <= now) n++;
+    return n;
+  }
+
+  /** Messages held, visible or in flight (for tests and the appliance's "all work done" check). */
+  size(): number {
+    return this.messages.size;
+  }
+
+  private async take(max: number, visMs: number): Promise<QueueMessage[]> {
+    const now = Date.now();
+    const out: QueueMessage[] = [];
+    for (const m of [...this.messages.values()]) {
+      if (out.length >= max) break;
+      if (m.visibleAt > now) continue;
+      if (this.dlq && this.maxReceiveCount !== undefined && m.receiveCount >= this.maxReceiveCount) {
+        // Redrive: as SQS, on the receive after the last allowed delivery.
+        await this.remove(m);
+        await this.dlq.enqueue({ id: m.id, body: m.body, receiveCount: 0, sentAt: m.sentAt });
+        continue;
+      }
+      if (m.receipt) this.byReceipt.delete(m.receipt);
+      m.receiveCount += 1;
+      m.receipt = `${m.id}#${randomBytes(8).toString('hex')}`;
+      m.visibleAt = now + visMs;
+      this.byReceipt.set(m.receipt, m.id);
+      await this.persist(m);
+      out.push({ id: m.id, receiptHandle: m.receipt, body: m.body, receiveCount: m.receiveCount });
+    }
+    return out;
+  }
+
+  /** The message this receipt handle currently owns, if any. */
+  private owned(receipt: string): Entry | undefined {
+    const id = this.byReceipt.get(receipt);
+    const m = id === undefined ? undefined : this.messages.get(id);
+    return m && m.receipt === receipt ? m : undefined;
+  }
+
+  private async enqueue(s: Stored): Promise<void> {
+    const m: Entry = { ...s, visibleAt: 0 };
+    await this.persist(m);
+    this.messages.set(m.id, m);
+    this.wake();
+  }
+
+  private async remove(m: Entry): Promise<void> {
+    this.messages.delete(m.id);
+    if (m.receipt) this.byReceipt.delete(m.receipt);
+    if (this.dir) await fs.rm(this.file(m.id), { force: true });
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  private file(id: string): string {
+    return path.join(this.dir as string, `${id}.json`);
+  }
+
+  private async persist(m: Entry): Promise<void> {
+    if (!this.dir) return;
+    const stored: Stored = { id: m.id, body: m.body, receiveCount: m.receiveCount, sentAt: m.sentAt };
+    const tmp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    await fs.writeFile(tmp, JSON.stringify(stored));
+    await fs.rename(tmp, this.file(m.id));
+  }
+
+  /** Restore persisted messages, all visible (in-flight ones lost their consumer with the process). */
+  private load(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir).sort()) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      try {
+        const s = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Stored;
+        this.messages.set(s.id, { ...s, visibleAt: 0 });
+      } catch {
+        // A torn write cannot happen (tmp + rename); an unreadable file is skipped, not fatal.
+      }
+    }
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * ObjectStore on the local filesystem (the embedded default). A bucket is a folder; see
+ * layout.ts for where bytes, sidecars and temp files live. A put streams into a temp file on the
+ * same filesystem, verifies size and sha256, and only then renames into place, so a crash never
+ * leaves a half object visible. After each committed put/copy the store sends the S3 event JSON
+ * to the queue of every matching notification rule.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestStream } from '../DigestStream';
+import { ChecksumMismatchError, InvalidKeyError, NoSuchBucketError, NoSuchObjectError, PreconditionFailedError, SizeMismatchError, StorageError } from '../errors';
+import {
+  SHA256_METADATA_KEY,
+  type CopyOptions,
+  type HeadOptions,
+  type ObjectInfo,
+  type ObjectRef,
+  type ObjectStore,
+  type ObjectSummary,
+  type PutOptions,
+  type PutResult,
+  type ReadOptions,
+} from '../port';
+import { buildS3TestEvent } from '../s3Event';
+import { checkBucket, LocalLayout } from './layout';
+import { notify, type LocalEventName, type LocalNotificationRule } from './notifications';
+import { deriveSidecar, newVersionId, readSidecar, sidecarMatches, writeSidecar, type Sidecar } from './sidecar';
+import { walkKeys } from './walk';
+
+export interface LocalObjectStoreConfig {
+  /** Folder that holds the buckets. */
+  root: string;
+  /** awsRegion in emitted events (default 'us-east-1'). */
+  region?: string;
+  /** Notification rules active from the start (see also addNotificationRule). */
+  notifications?: LocalNotificationRule[];
+  /** fsync data before the commit rename: survives power loss, costs latency (default false). */
+  fsync?: boolean;
+  /** Above this size a put's event is `CompleteMultipartUpload`, as on S3 (default 16 MiB). */
+  multipartThreshold?: number;
+}
+
+const DEFAULT_THRESHOLD = 16 * 1024 * 1024;
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function lowerKeys(m: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** An open, pinned version of one object: the handle keeps its bytes even if it is replaced. */
+interface Opened {
+  fh: fs.FileHandle;
+  st: Stats;
+  side: Sidecar;
+}
+
+export class LocalObjectStore implements ObjectStore {
+  readonly layout: LocalLayout;
+  private readonly region: string;
+  private readonly rules: LocalNotificationRule[];
+  private readonly fsync: boolean;
+  private readonly threshold: number;
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(cfg: LocalObjectStoreConfig) {
+    this.layout = new LocalLayout(path.resolve(cfg.root));
+    this.region = cfg.region ?? 'us-east-1';
+    this.rules = [...(cfg.notifications ?? [])];
+    this.fsync = cfg.fsync ?? false;
+    this.threshold = cfg.multipartThreshold ?? DEFAULT_THRESHOLD;
+  }
+
+  /** Create the bucket folder if missing (S3 CreateBucket; idempotent). */
+  async ensureBucket(bucket: string): Promise<void> {
+    checkBucket(bucket);
+    await fs.mkdir(this.layout.bucketDir(bucket), { recursive: true });
+    await fs.mkdir(this.layout.tmpDir(), { recursive: true });
+  }
+
+  /** Add a notification rule; like S3, sends an `s3:TestEvent` to its queue first. */
+  async addNotificationRule(rule: LocalNotificationRule): Promise<void> {
+    this.rules.push(rule);
+    await rule.queue.send(buildS3TestEvent(rule.bucket));
+  }
+
+  async head(bucket: string, key: string, opts: HeadOptions = {}): Promise<ObjectInfo> {
+    const o = await this.open(bucket, key, opts);
+    await o.fh.close();
+    return this.toInfo(bucket, key, o, opts.withTags);
+  }
+
+  async get(bucket: string, key: string, opts: ReadOptions = {}): Promise<{ info: ObjectInfo; body: Readable }> {
+    const o = await this.open(bucket, key, opts);
+    const body = o.fh.createReadStream({ start: 0, autoClose: true });
+    return { info: this.toInfo(bucket, key, o, false), body };
+  }
+
+  async getRange(bucket: string, key: string, offset: number, length: number, opts: ReadOptions = {}): Promise<Buffer> {
+    const o = await this.open(bucket, key, opts);
+    try {
+      const n = Math.max(0, Math.min(length, o.st.size - offset));
+      const buf = Buffer.alloc(n);
+      let done = 0;
+      while (done < n) {
+        const { bytesRead } = await o.fh.read(buf, done, n - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return buf.subarray(0, done);
+    } finally {
+      await o.fh.close();
+    }
+  }
+
+  async put(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
+    const dataPath = this.layout.dataPath(bucket, key);
+    await this.requireBucket(bucket);
+    const digest = new DigestStream({
+      md5: true,
+      expect: {
+        sha256: opts.sha256,
+        size: opts.size,
+        onMismatch: (a) =>
+          opts.sha256 !== undefined && opts.sha256.toLowerCase() !== a.sha256
+            ? new ChecksumMismatchError(bucket, key, opts.sha256, a.sha256)
+            : new SizeMismatchError(bucket, key, opts.size ?? -1, a.size),
+      },
+    });
+    const tmp = await this.tmpFile();
+    try {
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, digest, createWriteStream(tmp, { flush: this.fsync }));
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`s3://${bucket}/${key}: writing failed: ${(err as Error).message}`, bucket, key, errno(err) === 'EMFILE', { cause: err });
+    }
+    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'> = {
+      v: 1,
+      etag: digest.md5Hex,
+      sha256: digest.sha256,
+      versionId: newVersionId(),
+      lastModified: new Date().toISOString(),
+      contentType: opts.contentType,
+      storageClass: opts.storageClass || 'STANDARD',
+      metadata: { ...lowerKeys(opts.metadata), [SHA256_METADATA_KEY]: digest.sha256 },
+      tags: { ...(opts.tags ?? {}) },
+      announced: true,
+    };
+    const event: LocalEventName = digest.byteCount > (opts.multipartThreshold ?? this.threshold) ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put';
+    return this.commit(bucket, key, dataPath, tmp, side, event);
+  }
+
+  async copy(source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions = {}): Promise<PutResult> {
+    const dataPath = this.layout.dataPath(target.bucket, target.key);
+    await this.requireBucket(target.bucket);
+    const src = await this.open(source.bucket, source.key, { versionId: source.versionId });
+    const tmp = await this.tmpFile();
+    try {
+      await pipeline(src.fh.createReadStream({ start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw new StorageError(`s3://${target.bucket}/${target.key}: copy failed: ${(err as Error).message}`, target.bucket, target.key, false, { cause: err });
+    } finally {
+      await src.fh.close();
+    }
+    const s = src.side;
+    const replace = opts.replaceMetadata === true;
+    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'> = {
+      v: 1,
+      etag: s.etag,
+      sha256: s.sha256,
+      versionId: newVersionId(),
+      lastModified: new Date().toISOString(),
+      contentType: replace ? opts.contentType : s.contentType,
+      storageClass: opts.storageClass || s.storageClass,
+      metadata: replace ? { ...lowerKeys(opts.metadata), [SHA256_METADATA_KEY]: s.sha256 } : { ...s.metadata, [SHA256_METADATA_KEY]: s.sha256 },
+      tags: replace ? { ...(opts.tags ?? {}) } : { ...s.tags },
+      announced: true,
+    };
+    return this.commit(target.bucket, target.key, dataPath, tmp, side, 'ObjectCreated:Copy');
+  }
+
+  async *list(bucket: string, prefix = ''): AsyncIterable<ObjectSummary> {
+    await this.requireBucket(bucket);
+    for await (const { key } of walkKeys(this.layout.bucketDir(bucket), prefix)) {
+      let o: Opened;
+      try {
+        o = await this.open(bucket, key, {});
+      } catch (err) {
+        if (err instanceof NoSuchObjectError) continue; // deleted while we walked
+        throw err;
+      }
+      await o.fh.close();
+      yield { key, size: o.st.size, etag: o.side.etag, lastModified: new Date(o.side.lastModified), storageClass: o.side.storageClass };
+    }
+  }
+
+  async delete(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<void> {
+    const dataPath = this.layout.dataPath(bucket, key);
+    const metaPath = this.layout.metaPath(bucket, key);
+    await this.requireBucket(bucket);
+    await this.withLock(`${bucket}/${key}`, async () => {
+      if (opts.versionId !== undefined) {
+        let o: Opened;
+        try {
+          o = await this.open(bucket, key, {});
+        } catch (err) {
+          if (err instanceof NoSuchObjectError) return;
+          throw err;
+        }
+        await o.fh.close();
+        if (o.side.versionId !== opts.versionId) return; // only the current version exists here
+      }
+      await fs.rm(dataPath, { force: true });
+      await fs.rm(metaPath, { force: true });
+      await this.prune(path.dirname(dataPath), this.layout.bucketDir(bucket));
+      await this.prune(path.dirname(metaPath), this.layout.metaBucketDir(bucket));
+    });
+  }
+
+  /**
+   * Emit ObjectCreated:Put for files that appeared in the bucket folder without a put (for
+   * `--watch`): files with no matching sidecar, unchanged for `settleMs` (default 1000) so a file
+   * still being copied in is left for the next scan. Returns the keys announced.
+   */
+  async scanForNewFiles(bucket: string, opts: { prefix?: string; settleMs?: number } = {}): Promise<string[]> {
+    await this.requireBucket(bucket);
+    const settleMs = opts.settleMs ?? 1000;
+    const announced: string[] = [];
+    for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), opts.prefix ?? '')) {
+      const metaPath = this.layout.metaPath(bucket, key);
+      const hit = await this.withLock(`${bucket}/${key}`, async () => {
+        let fh: fs.FileHandle;
+        try {
+          fh = await fs.open(file, 'r');
+        } catch {
+          return undefined;
+        }
+        try {
+          const st = await fh.stat();
+          const side = await readSidecar(metaPath);
+          if (!st.isFile() || (sidecarMatches(side, st) && side.announced) || Date.now() - st.mtimeMs < settleMs) return undefined;
+          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fh, st);
+          fresh.announced = true;
+          fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
+          await writeSidecar(metaPath, fresh, this.layout.tmpDir());
+          return fresh;
+        } finally {
+          await fh.close();
+        }
+      });
+      if (hit) {
+        await notify(this.rules, this.region, 'ObjectCreated:Put', { bucket, key, size: hit.size, etag: hit.etag, versionId: hit.versionId });
+        announced.push(key);
+      }
+    }
+    return announced;
+  }
+
+  private async commit(
+    bucket: string,
+    key: string,
+    dataPath: string,
+    tmp: string,
+    partial: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'>,
+    event: LocalEventName,
+  ): Promise<PutResult> {
+    const metaPath = this.layout.metaPath(bucket, key);
+    const side = await this.withLock(`${bucket}/${key}`, async () => {
+      try {
+        const st = await fs.stat(tmp);
+        const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
+        await fs.mkdir(path.dirname(dataPath), { recursive: true });
+        // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
+        // new sidecar does not match them, so it is ignored.
+        await writeSidecar(metaPath, full, this.layout.tmpDir());
+        await fs.rename(tmp, dataPath);
+        return full;
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        const code = errno(err);
+        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+          throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
+        }
+        throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
+      }
+    });
+    await notify(this.rules, this.region, event, { bucket, key, size: side.size, etag: side.etag, versionId: side.versionId });
+    return { etag: side.etag, versionId: side.versionId, sha256: side.sha256, size: side.size };
+  }
+
+  /** Open the current version, check versionId/ifMatch, and make sure its sidecar matches. */
+  private async open(bucket: string, key: string, opts: ReadOptions): Promise<Opened> {
+    const dataPath = this.layout.dataPath(bucket, key);
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(dataPath, 'r');
+    } catch (err) {
+      const code = errno(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+        await this.requireBucket(bucket);
+        throw new NoSuchObjectError(bucket, key, { cause: err });
+      }
+      throw new StorageError(`s3://${bucket}/${key}: open failed: ${(err as Error).message}`, bucket, key, code === 'EMFILE', { cause: err });
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new NoSuchObjectError(bucket, key);
+      const metaPath = this.layout.metaPath(bucket, key);
+      let side = await readSidecar(metaPath);
+      if (!sidecarMatches(side, st)) {
+        // A file dropped in by hand (or a crash between renames): derive its facts and cache them.
+        side = await deriveSidecar(fh, st);
+        await writeSidecar(metaPath, side, this.layout.tmpDir()).catch(() => undefined);
+      }
+      if (opts.versionId !== undefined && opts.versionId !== side.versionId) throw new NoSuchObjectError(bucket, key);
+      if (opts.ifMatch !== undefined && opts.ifMatch.replace(/"/g, '') !== side.etag) throw new PreconditionFailedError(bucket, key);
+      return { fh, st, side };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  private toInfo(bucket: string, key: string, o: Opened, withTags: boolean | undefined): ObjectInfo {
+    const s = o.side;
+    return {
+      bucket,
+      key,
+      size: o.st.size,
+      etag: s.etag,
+      versionId: s.versionId,
+      lastModified: new Date(s.lastModified),
+      contentType: s.contentType,
+      storageClass: s.storageClass,
+      metadata: { ...s.metadata },
+      ...(withTags ? { tags: { ...s.tags } } : {}),
+      sha256: s.metadata[SHA256_METADATA_KEY] ?? s.sha256,
+    };
+  }
+
+  private async requireBucket(bucket: string): Promise<void> {
+    checkBucket(bucket);
+    try {
+      const st = await fs.stat(this.layout.bucketDir(bucket));
+      if (st.isDirectory()) return;
+    } catch {
+      // fall through
+    }
+    throw new NoSuchBucketError(bucket);
+  }
+
+  private async tmpFile(): Promise<string> {
+    await fs.mkdir(this.layout.tmpDir(), { recursive: true });
+    return path.join(this.layout.tmpDir(), `put-${randomBytes(12).toString('hex')}`);
+  }
+
+  /** Remove empty folders from `dir` up to (not including) `stop`. */
+  private async prune(dir: string, stop: string): Promise<void> {
+    for (let d = dir; d.startsWith(stop + path.sep); d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        return; // not empty (or gone): stop
+      }
+    }
+  }
+
+  /** Serialise commits/deletes of one key inside this process. */
+  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Where the local ObjectStore keeps things under its root:
+ *   <root>/<bucket>/<key>        object bytes (keys with `/` become folders)
+ *   <root>/.meta/<bucket>/<key>  JSON sidecar (same tree shape, so it admits the same keys)
+ *   <root>/.tmp/                 in-progress writes, renamed into place when complete
+ * Bucket names are S3's (they cannot start with a dot), so they never collide with .meta/.tmp.
+ */
+import * as path from 'node:path';
+import { InvalidKeyError, StorageError } from '../errors';
+
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Throws InvalidKeyError unless `bucket` is a valid S3 bucket name. */
+export function checkBucket(bucket: string): void {
+  if (!BUCKET_RE.test(bucket) || bucket.includes('..')) throw new InvalidKeyError(bucket, '', 'invalid bucket name');
+}
+
+/** Why `key` cannot be a local object key, or undefined when it can. */
+export function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'empty key';
+  if (Buffer.byteLength(key) > 1024) return 'longer than 1024 bytes';
+  if (key.includes('\0')) return 'contains NUL';
+  if (key.startsWith('/')) return 'absolute (leading /)';
+  if (key.endsWith('/')) return 'ends with / (folder marker)';
+  for (const seg of key.split('/')) {
+    if (seg === '') return 'empty path segment (//)';
+    if (seg === '.' || seg === '..') return `'${seg}' path segment`;
+    if (Buffer.byteLength(seg) > 255) return 'path segment longer than 255 bytes';
+  }
+  return undefined;
+}
+
+/** Throws InvalidKeyError for keys that would escape the bucket or cannot be files. */
+export function checkKey(bucket: string, key: string): void {
+  checkBucket(bucket);
+  const problem = keyProblem(key);
+  if (problem) throw new InvalidKeyError(bucket, key, problem);
+}
+
+export class LocalLayout {
+  constructor(readonly root: string) {}
+
+  bucketDir(bucket: string): string {
+    return path.join(this.root, bucket);
+  }
+
+  metaBucketDir(bucket: string): string {
+    return path.join(this.root, '.meta', bucket);
+  }
+
+  tmpDir(): string {
+    return path.join(this.root, '.tmp');
+  }
+
+  dataPath(bucket: string, key: string): string {
+    checkKey(bucket, key);
+    const p = path.join(this.bucketDir(bucket), ...key.split('/'));
+    // Belt and braces: checkKey already rejects every way out of the bucket.
+    if (!p.startsWith(this.bucketDir(bucket) + path.sep)) throw new StorageError(`key escapes bucket: ${key}`, bucket, key, false);
+    return p;
+  }
+
+  metaPath(bucket: string, key: string): string {
+    checkKey(bucket, key);
+    return path.join(this.metaBucketDir(bucket), ...key.split('/'));
+  }
+}

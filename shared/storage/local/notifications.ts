@@ -1,0 +1,61 @@
+/** S3-style event notifications for the local ObjectStore: rules, matching, sequencers. */
+import type { Queue } from '../../queue/port';
+import { buildS3Event } from '../s3Event';
+
+/** Like one QueueConfiguration of S3's PutBucketNotificationConfiguration. */
+export interface LocalNotificationRule {
+  /** configurationId in the events (default: 'local-<bucket>'). */
+  id?: string;
+  bucket: string;
+  /** Key filters, as S3's `prefix` / `suffix` filter rules. */
+  prefix?: string;
+  suffix?: string;
+  /** S3 event types: 's3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectCreated:Copy', ... */
+  events: string[];
+  queue: Queue;
+}
+
+/** The local store's ObjectCreated event names (as S3's). */
+export type LocalEventName = 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
+
+/** Does `rule` want event `eventName` (no `s3:` prefix) for `key`? */
+export function ruleMatches(rule: LocalNotificationRule, bucket: string, key: string, eventName: string): boolean {
+  if (rule.bucket !== bucket) return false;
+  if (rule.prefix && !key.startsWith(rule.prefix)) return false;
+  if (rule.suffix && !key.endsWith(rule.suffix)) return false;
+  const full = `s3:${eventName}`;
+  return rule.events.some((e) => e === full || (e.endsWith(':*') && full.startsWith(e.slice(0, -1))));
+}
+
+let lastSequencer = 0n;
+
+/** Monotonic hex sequencer (per process), comparable as S3's are: pad, then compare strings. */
+export function nextSequencer(): string {
+  const now = BigInt(Date.now()) << 12n;
+  lastSequencer = now > lastSequencer ? now : lastSequencer + 1n;
+  return lastSequencer.toString(16).toUpperCase().padStart(16, '0');
+}
+
+export interface CreatedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  versionId: string;
+}
+
+/** Send one event to every matching rule's queue (awaited: at-least-once, like S3). */
+export async function notify(
+  rules: readonly LocalNotificationRule[],
+  region: string,
+  eventName: LocalEventName,
+  obj: CreatedObject,
+): Promise<void> {
+  const matching = rules.filter((r) => ruleMatches(r, obj.bucket, obj.key, eventName));
+  if (matching.length === 0) return;
+  const sequencer = nextSequencer();
+  for (const rule of matching) {
+    const body = buildS3Event([{ ...obj, eventName, awsRegion: region, sequencer, configurationId: rule.id ?? `local-${obj.bucket}` }]);
+    await rule.queue.send(body);
+  }
+}
