@@ -1,38 +1,36 @@
 /** RangeReader over a local file (positional reads; no whole-file buffering). */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { RangeReader } from './RangeReader';
 
-/** A local file as a RangeReader; call close() when done. */
+/**
+ * A local file as a RangeReader. Each read opens the file briefly: archives are read with a few
+ * large ranged reads, and no handle can leak when a caller forgets to close.
+ */
 export class LocalFileRangeReader implements RangeReader {
-  private handle: Promise<FileHandle> | undefined;
-
   constructor(readonly path: string) {}
 
-  private fh(): Promise<FileHandle> {
-    this.handle ??= open(this.path, 'r');
-    return this.handle;
-  }
-
   async size(): Promise<number> {
-    return (await (await this.fh()).stat()).size;
+    return (await stat(this.path)).size;
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    const fh = await this.fh();
-    const size = (await fh.stat()).size;
-    const len = Math.max(0, Math.min(length, size - offset));
-    const buf = Buffer.allocUnsafe(len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await fh.read(buf, got, len - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+    const fh = await open(this.path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const len = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.allocUnsafe(len);
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await fh.read(buf, got, len - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === len ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
     }
-    return got === len ? buf : buf.subarray(0, got);
   }
 
-  async close(): Promise<void> {
-    if (this.handle) await (await this.handle).close();
-    this.handle = undefined;
-  }
+  /** Nothing to release (kept so callers can treat all RangeReaders alike). */
+  async close(): Promise<void> {}
 }

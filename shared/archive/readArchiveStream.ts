@@ -4,13 +4,13 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DecompressStream } from 'zstd-napi';
 import { ByteSource } from './ByteSource';
+import { decompressFrames, ZstdStreamError, type DecompressState } from './decompressFrames';
 import { ArchiveCorruptError, ArchiveError } from './errors';
 import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, relativeKeyOf } from './memberName';
 import { isRegularFile, readTarHeader } from './tarReader';
-import { padding } from './tarHeader';
+import { BLOCK, padding, parseHeaderBlock, parsePax } from './tarHeader';
 
 /** Our manifest is buffered whole; a bigger root manifest.json is just a user file. */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
@@ -30,6 +30,18 @@ export interface ArchiveEntry {
   expected?: ManifestObject;
   /** The member's bytes; errors with ArchiveCorruptError at its end if its sha256/size disagree with the given manifest. */
   body: Readable;
+}
+
+/** The member whose header starts a frame's content (to name a member whose frame failed). */
+function nameAtFrameStart(content: Buffer | undefined): string | undefined {
+  if (!content || content.length < BLOCK) return undefined;
+  try {
+    const h = parseHeaderBlock(content.subarray(0, BLOCK));
+    if (h.type !== 'x') return h.name;
+    return parsePax(content.subarray(BLOCK, BLOCK + h.size)).path;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of readArchiveStream. */
@@ -124,25 +136,23 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
 
   private async *entries(): AsyncGenerator<ArchiveEntry> {
     const archive = this.opts.archiveName;
-    const dec = new DecompressStream();
-    let inputError: Error | undefined;
-    this.input.on('error', (err: Error) => {
-      inputError = err;
-      dec.destroy(err);
-    });
-    this.input.pipe(dec);
-    const chunks = dec[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const state: DecompressState = { position: 0, frameStart: 0 };
+    const chunks = decompressFrames(this.input, state);
     let member: string | undefined;
-    // zstd errors (bad checksum, corrupt block, truncated frame) become ArchiveCorruptError naming the member.
+    // Members whose bytes lie in the current frame: a zstd error is attributed to them.
+    const recent: { name: string; end: number }[] = [];
     const guarded: AsyncIterator<Buffer> = {
       next: async () => {
         try {
           return await chunks.next();
         } catch (err) {
-          if (err === inputError || err instanceof ArchiveError) throw err;
-          const msg = err instanceof Error ? err.message : String(err);
-          const check = /middle of compressed data frame/.test(msg) ? 'truncated' : 'zstd';
-          throw new ArchiveCorruptError({ archive, member, check }, `zstd: ${msg}`, { cause: err });
+          if (!(err instanceof ZstdStreamError)) throw err;
+          const culprit = recent.find((m) => m.end > state.frameStart)?.name ?? nameAtFrameStart(err.salvage) ?? member;
+          throw new ArchiveCorruptError(
+            { archive, member: culprit, check: err.truncated ? 'truncated' : 'zstd' },
+            `zstd: ${err.message} (frame at uncompressed offset ${state.frameStart})`,
+            { cause: err },
+          );
         }
       },
     };
@@ -177,6 +187,8 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
         const h = await readTarHeader(src, archive);
         if (!h) break;
         member = h.name;
+        while (recent.length > 0 && recent[0]!.end <= state.frameStart) recent.shift();
+        recent.push({ name: h.name, end: h.dataOffset + h.size + padding(h.size) });
         const truncated = (): Error => new ArchiveCorruptError({ archive, member: h.name, check: 'truncated' }, 'archive ends inside the member');
         if (h.name === MANIFEST_NAME && isRegularFile(h.type) && h.size <= MAX_MANIFEST_BYTES) {
           const data = await src.readExact(h.size);
@@ -244,8 +256,8 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
         checkAll(embedded, 'manifest.json');
       }
     } finally {
-      dec.destroy();
-      this.input.unpipe(dec);
+      await chunks.return(undefined);
+      this.input.destroy();
     }
   }
 
