@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** `xregion`: the operator CLI. Each command lives in its own module under ./commands. */
 import { Command } from 'commander';
+import { registerArchiveCommands } from './commands/archive';
 import { registerConfigCommands } from './commands/config';
+import { registerStartCommand } from './commands/start';
 
 const program = new Command();
 program
@@ -11,7 +13,9 @@ program
   .showHelpAfterError();
 
 // command registrations (one line per command module)
+registerArchiveCommands(program);
 registerConfigCommands(program);
+registerStartCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`xregion: ${err instanceof Error ? err.message : String(err)}\n`);

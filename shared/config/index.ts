@@ -19,3 +19,4 @@ export {
 export { AWS_REGIONS, S3_STORAGE_CLASSES, bucketNameProblem, type AwsRegion, type StorageClass } from './awsNames';
 export { filtersOverlap } from './crossChecks';
 export * from './topology';
+export { readRuntimeSettings, type RuntimeSettings } from './runtimeSettings';

@@ -1,0 +1,103 @@
+/** `xregion start` (= `npm start`): run the whole pipeline locally on the embedded default. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, readConfig, formatIssue } from '../../../shared/config';
+import { LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
+import { formatReport } from '../appliance/report';
+import { writeSampleData } from '../appliance/sampleData';
+import { StatusLine } from '../progress';
+
+interface StartOptions {
+  config: string;
+  dataDir: string;
+  watch?: boolean;
+  sample: boolean;
+}
+
+async function isEmpty(appliance: LocalAppliance): Promise<boolean> {
+  for (const rule of appliance.config.replication_configuration) {
+    const store = appliance.topology.store(rule.source.region);
+    for await (const _ of store.list(rule.source.bucket, rule.source.prefix_filter)) return false;
+  }
+  return true;
+}
+
+function merge(into: CycleResult, r: CycleResult): void {
+  into.archived.push(...r.archived);
+  into.replicated += r.replicated;
+  into.routed.push(...r.routed);
+  into.quarantined.push(...r.quarantined);
+}
+
+/** Runs the local pipeline once (or keeps watching); returns the process exit code. */
+export async function runStart(opts: StartOptions): Promise<number> {
+  const started = Date.now();
+  const { config, warnings } = readConfig(opts.config);
+  for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+  const appliance = new LocalAppliance({ config, dataDir: resolve(opts.dataDir) });
+  await appliance.init();
+  const status = new StatusLine(process.stderr);
+
+  if (opts.sample && (await isEmpty(appliance))) {
+    const rule = config.replication_configuration[0];
+    status.update(`source bucket s3://${rule.source.bucket}/${rule.source.prefix_filter} is empty: writing the sample data set`);
+    let n = 0;
+    const { objects, bytes } = await writeSampleData(appliance.topology.store(rule.source.region), rule.source.bucket, rule.source.prefix_filter, () => status.update(`writing sample data: ${++n} objects`));
+    status.done(`wrote ${objects} sample objects (${(bytes / 1e6).toFixed(1)} MB) to s3://${rule.source.bucket}/${rule.source.prefix_filter}`);
+  }
+
+  const run: CycleResult = { archived: [], replicated: 0, routed: [], quarantined: [] };
+  const progress = setInterval(() => {
+    const m = appliance.metrics;
+    status.update(`compressor: ${m.total('ObjectsArchived')} objects archived · router: ${m.total('ArchivesRouted')} archives routed, ${m.total('CatalogRows')} catalog rows`);
+  }, 250);
+  try {
+    merge(run, await appliance.runUntilIdle());
+    status.done(`pipeline idle after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (opts.watch) {
+      process.stderr.write('watching for new files (Ctrl-C to stop)…\n');
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      while (!stop.signal.aborted) {
+        for (const rule of config.replication_configuration) {
+          await appliance.topology.store(rule.source.region).scanForNewFiles(rule.source.bucket, { prefix: rule.source.prefix_filter });
+        }
+        const r = await appliance.runUntilIdle();
+        if (r.archived.length || r.routed.length) process.stderr.write(`\n${r.archived.reduce((n, a) => n + a.objects, 0)} new objects → ${r.routed.length} archives routed\n`);
+        merge(run, r);
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    }
+  } finally {
+    clearInterval(progress);
+    status.clear();
+  }
+
+  process.stdout.write(`${formatReport(appliance, run, Date.now() - started)}\n`);
+  const dead = await appliance.deadLetters();
+  if (appliance.failures > 0 || dead.length > 0) {
+    process.stderr.write(`\n${appliance.failures} failure(s); dead-letter queues: ${dead.map((d) => `${d.queue}=${d.depth}`).join(', ') || 'empty'}. Failed work is retried on the next run.\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Registers `xregion start`. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the whole pipeline locally (embedded default): source → compressor → replication → router → destinations')
+    .option('-c, --config <path>', 'replication config', 'replication_config.json')
+    .option('--data-dir <dir>', 'where the local regions, buckets and queues live', '.xregion')
+    .option('--watch', 'keep running and process files dropped into the source bucket folder')
+    .option('--no-sample', 'do not generate sample data when the source bucket is empty')
+    .action(async (opts: StartOptions) => {
+      try {
+        process.exitCode = await runStart(opts);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

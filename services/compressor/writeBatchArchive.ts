@@ -1,0 +1,156 @@
+/**
+ * Streams one batch of source objects into a seekable .tar.zst archive that is itself streamed
+ * into a (multipart) upload to the staging bucket. Objects are read ahead a few at a time so
+ * per-object latency overlaps, and memory stays bounded by the read-ahead window.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import pLimit from 'p-limit';
+import { ArchiveWriter, ARCHIVE_FORMAT, OBJECTS_PREFIX, validateMemberName, type Manifest } from '../../shared/archive';
+import { archiveName, archiveStagingKey, ruleId } from '../../shared/config';
+import { NoSuchObjectError, PreconditionFailedError } from '../../shared/storage/errors';
+import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
+import type { Batch, BatchItem } from './BatchAccumulator';
+
+export interface WriteBatchDeps {
+  source: ObjectStore;
+  staging: ObjectStore;
+  stagingBucket: string;
+  /** Region the archive's objects were read in (recorded in the manifest). */
+  region: string;
+  now?: () => Date;
+  /** Objects opened ahead of the one being archived (default 8). */
+  readAhead?: number;
+}
+
+export interface BatchArchiveResult {
+  /** Undefined when every object was skipped (no archive written). */
+  stagingKey?: string;
+  manifest?: Manifest;
+  skipped: { key: string; reason: string }[];
+  bytesIn: number;
+  bytesOut: number;
+}
+
+type Resolved = { item: BatchItem; info: ObjectInfo; relativeKey: string } | { item: BatchItem; skip: string };
+
+/** Why an object cannot be archived, when a failure means "skip it" rather than "retry later". */
+function skipReason(err: unknown): string | undefined {
+  if (err instanceof NoSuchObjectError) return 'NoSuchKey';
+  if (err instanceof PreconditionFailedError) return 'Superseded: the object changed after its event (a newer event covers it)';
+  return undefined;
+}
+
+/** Checks each object still exists as its event described and gathers its metadata and tags. */
+async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved[]> {
+  const prefix = batch.rule.source.prefix_filter;
+  const limit = pLimit(8);
+  return Promise.all(
+    batch.items.map((item) =>
+      limit(async (): Promise<Resolved> => {
+        const relativeKey = item.key.slice(prefix.length);
+        if (relativeKey === '' || item.key.endsWith('/')) return { item, skip: 'DirectoryMarker: a key ending in "/" is a folder placeholder' };
+        try {
+          validateMemberName(OBJECTS_PREFIX + relativeKey);
+        } catch (err) {
+          return { item, skip: `UnsafeKey: ${(err as Error).message}` };
+        }
+        try {
+          const pin = item.versionId ? { versionId: item.versionId } : { ifMatch: item.etag };
+          const info = await source.head(item.bucket, item.key, { ...pin, withTags: true });
+          return { item, info, relativeKey };
+        } catch (err) {
+          const reason = skipReason(err);
+          if (reason) return { item, skip: reason };
+          throw err;
+        }
+      }),
+    ),
+  );
+}
+
+/** Writes the batch's archive to staging; resolves only after the upload completed. */
+export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Promise<BatchArchiveResult> {
+  const { rule } = batch;
+  const resolved = await resolveItems(batch, deps.source);
+  const present = resolved.filter((r): r is Extract<Resolved, { info: ObjectInfo }> => 'info' in r);
+  const skipped = resolved.filter((r): r is Extract<Resolved, { skip: string }> => 'skip' in r).map((r) => ({ key: r.item.key, reason: r.skip }));
+  if (present.length === 0) return { skipped, bytesIn: 0, bytesOut: 0 };
+
+  const created = (deps.now ?? (() => new Date()))();
+  const name = archiveName(created.getTime(), randomBytes(4).toString('hex'));
+  const stagingKey = archiveStagingKey(rule, name);
+  const uncompressed = present.reduce((sum, r) => sum + r.info.size, 0);
+
+  const body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+  const upload = deps.staging.put(deps.stagingBucket, stagingKey, body, {
+    contentType: 'application/zstd',
+    metadata: {
+      'xregion-format': ARCHIVE_FORMAT,
+      'xregion-rule': encodeURIComponent(ruleId(rule)),
+      'xregion-object-count': String(present.length),
+      'xregion-uncompressed-bytes': String(uncompressed),
+    },
+  });
+  // If the upload dies, stop the writer instead of letting it wait on back-pressure forever.
+  upload.catch((err: unknown) => body.destroy(err instanceof Error ? err : new Error(String(err))));
+
+  const writer = new ArchiveWriter(body, {
+    archiveName: name,
+    source: { region: deps.region, bucket: rule.source.bucket, prefix: rule.source.prefix_filter },
+    level: rule.source.compression.level,
+    threads: rule.source.compression.threads,
+    frameTargetBytes: rule.source.compression.frame_target_bytes,
+    created,
+  });
+
+  for (const s of skipped) writer.addSkipped(s.key, s.reason);
+  const readAhead = deps.readAhead ?? 8;
+  const open = (r: (typeof present)[number]): Promise<Readable | { skip: string }> =>
+    deps.source
+      .get(r.item.bucket, r.item.key, { versionId: r.info.versionId ?? r.item.versionId, ifMatch: r.info.versionId ? undefined : r.info.etag })
+      .then((got) => got.body)
+      .catch((err: unknown) => {
+        const reason = skipReason(err);
+        if (reason) return { skip: reason };
+        throw err;
+      });
+  const inflight: Promise<Readable | { skip: string }>[] = [];
+  try {
+    for (let i = 0; i < present.length; i++) {
+      while (inflight.length < readAhead && i + inflight.length < present.length) inflight.push(open(present[i + inflight.length]));
+      const r = present[i];
+      const got = await inflight.shift()!;
+      if ('skip' in got) {
+        writer.addSkipped(r.item.key, got.skip);
+        skipped.push({ key: r.item.key, reason: got.skip });
+        continue;
+      }
+      await writer.addMember(
+        {
+          key: r.item.key,
+          relativeKey: r.relativeKey,
+          size: r.info.size,
+          etag: r.info.etag,
+          versionId: r.info.versionId,
+          lastModified: r.info.lastModified,
+          contentType: r.info.contentType,
+          storageClass: r.info.storageClass ?? 'STANDARD',
+          metadata: r.info.metadata,
+          tags: r.info.tags ?? {},
+        },
+        got,
+      );
+    }
+    const manifest = await writer.finish();
+    await upload;
+    return { stagingKey, manifest, skipped, bytesIn: writer.stats.bytesIn, bytesOut: writer.stats.bytesOut };
+  } catch (err) {
+    // Release read-ahead streams and abort the upload so no partial archive becomes visible.
+    for (const p of inflight) p.then((b) => 'destroy' in b && b.destroy(), () => undefined);
+    await writer.abort(err).catch(() => undefined);
+    body.destroy(err instanceof Error ? err : new Error(String(err)));
+    await upload.catch(() => undefined);
+    throw err;
+  }
+}

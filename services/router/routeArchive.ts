@@ -1,0 +1,175 @@
+/**
+ * Routes one staging archive to every destination of its rule in this region:
+ * 1. read the seek table and manifest with ranged GETs; refuse unsafe names;
+ * 2. one verifying pass over the whole archive (every member against the manifest), so a
+ *    corrupt archive is quarantined before anything is written anywhere;
+ * 3. normal destinations: one streaming pass writing each object to its original key, each
+ *    put committing only if its sha256 matches; objects already there with the same sha256 are
+ *    skipped (a redelivered archive adds no versions);
+ * 4. backup destinations: server-side copy of the archive, then the catalog JSONL.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, validateMemberName, type Manifest, type ManifestObject } from '../../shared/archive';
+import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
+import type { Destination, ReplicationRule } from '../../shared/config';
+import { NoSuchObjectError } from '../../shared/storage/errors';
+import { SHA256_METADATA_KEY, type ObjectStore } from '../../shared/storage/port';
+import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
+
+export interface RouteDeps {
+  staging: ObjectStore;
+  stagingBucket: string;
+  /** Store holding this region's destination buckets. */
+  destinations: ObjectStore;
+  /** Catalog bucket of this region (required when a backup destination is here). */
+  catalog?: { store: ObjectStore; bucket: string };
+  region: string;
+  /** Every destination bucket of the rule, for the catalog's target_buckets column. */
+  allTargetBuckets: readonly string[];
+}
+
+export interface DestinationResult {
+  bucket: string;
+  mode: 'backup' | 'normal';
+  objectsWritten: number;
+  objectsUnchanged: number;
+  bytesWritten: number;
+}
+
+export interface RouteResult {
+  archiveKey: string;
+  manifest: Manifest;
+  destinations: DestinationResult[];
+  catalogRows: number;
+  catalogKey?: string;
+}
+
+/** The sha256 a store recorded for an object, or undefined when absent. */
+async function storedSha256(store: ObjectStore, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const info = await store.head(bucket, key);
+    return info.sha256 ?? info.metadata[SHA256_METADATA_KEY];
+  } catch (err) {
+    if (err instanceof NoSuchObjectError) return undefined;
+    throw err;
+  }
+}
+
+/** Throws ArchiveCorruptError/UnsafeMemberNameError if the manifest names anything unsafe or inconsistent. */
+function checkManifest(manifest: Manifest, rule: ReplicationRule, archiveKey: string): void {
+  for (const o of manifest.objects) {
+    validateMemberName(OBJECTS_PREFIX + o.relative_key);
+    if (o.key !== manifest.source.prefix + o.relative_key || manifest.source.prefix !== rule.source.prefix_filter) {
+      throw new ArchiveCorruptError({ archive: archiveKey, member: OBJECTS_PREFIX + o.relative_key, check: 'manifest' }, `key ${JSON.stringify(o.key)} does not match the rule prefix and relative key`);
+    }
+  }
+}
+
+const devNull = () => new Writable({ write: (_chunk, _enc, done) => done() });
+
+/** Reads every member once, verifying it against the manifest; writes nothing. */
+async function verifyArchive(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest): Promise<void> {
+  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+    await pipeline(entry.body, devNull());
+  }
+}
+
+/** Writes one member to every normal destination that lacks it; returns the buckets written. */
+async function writeMember(store: ObjectStore, targets: readonly Destination[], o: ManifestObject, body: Readable): Promise<Destination[]> {
+  const existing = await Promise.all(targets.map((d) => storedSha256(store, d.bucket, o.key)));
+  const needed = targets.filter((_, i) => existing[i] !== o.sha256);
+  if (needed.length === 0) {
+    await pipeline(body, devNull());
+    return [];
+  }
+  const put = (d: Destination, stream: Readable) =>
+    store.put(d.bucket, o.key, stream, {
+      contentType: o.content_type,
+      metadata: o.metadata,
+      tags: o.tags,
+      storageClass: d.storage_class,
+      kmsKeyId: d.kms_key_arn || undefined,
+      sha256: o.sha256,
+      size: o.size,
+    });
+  if (needed.length === 1) {
+    await put(needed[0], body);
+    return needed;
+  }
+  // Several destinations: tee the one member stream; pipe() applies back-pressure from the slowest.
+  const branches = needed.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
+  body.on('error', (err) => branches.forEach((b) => b.destroy(err)));
+  branches.forEach((b) => body.pipe(b));
+  try {
+    await Promise.all(needed.map((d, i) => put(d, branches[i])));
+  } catch (err) {
+    body.destroy(err as Error);
+    throw err;
+  }
+  return needed;
+}
+
+/** Streams the archive once, writing each object to every normal destination. */
+async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, normal: readonly Destination[]): Promise<DestinationResult[]> {
+  const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: 0, bytesWritten: 0 }]));
+  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+    const o = entry.expected;
+    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
+    const written = await writeMember(deps.destinations, normal, o, entry.body);
+    for (const d of normal) {
+      const r = results.get(d.bucket)!;
+      if (written.includes(d)) {
+        r.objectsWritten++;
+        r.bytesWritten += o.size;
+      } else r.objectsUnchanged++;
+    }
+  }
+  return [...results.values()];
+}
+
+/** Routes one archive; throws ArchiveCorruptError/UnsafeMemberNameError for quarantine, anything else for retry. */
+export async function routeArchive(rule: ReplicationRule, archiveKey: string, versionId: string | undefined, deps: RouteDeps): Promise<RouteResult> {
+  const reader = new ArchiveReader(new S3RangeReader(deps.staging, deps.stagingBucket, archiveKey, { versionId }));
+  const { manifest } = await reader.readIndex();
+  checkManifest(manifest, rule, archiveKey);
+  await verifyArchive(deps, archiveKey, versionId, manifest);
+
+  const normal = rule.destinations.filter((d) => !d.backup);
+  const backups = rule.destinations.filter((d) => d.backup);
+  const destinations: DestinationResult[] = normal.length ? await unpackToNormal(deps, archiveKey, versionId, manifest, normal) : [];
+
+  const archiveSha = backups.length ? await storedSha256(deps.staging, deps.stagingBucket, archiveKey) : undefined;
+  const backupKey = `${rule.source.prefix_filter}${manifest.archive}`;
+  for (const d of backups) {
+    const already = archiveSha !== undefined && (await storedSha256(deps.destinations, d.bucket, backupKey)) === archiveSha;
+    if (!already) {
+      await deps.destinations.copy(
+        { bucket: deps.stagingBucket, key: archiveKey, versionId },
+        { bucket: d.bucket, key: backupKey },
+        { storageClass: d.storage_class, kmsKeyId: d.kms_key_arn || undefined },
+      );
+    }
+    const bytes = already ? 0 : (await deps.destinations.head(d.bucket, backupKey)).size;
+    destinations.push({ bucket: d.bucket, mode: 'backup', objectsWritten: already ? 0 : manifest.objects.length, objectsUnchanged: already ? manifest.objects.length : 0, bytesWritten: bytes });
+  }
+
+  let rows = 0;
+  let key: string | undefined;
+  if (backups.length) {
+    if (!deps.catalog) throw new Error(`rule ${rule.source.bucket}/${rule.source.prefix_filter} has a backup destination in ${deps.region} but no catalog bucket is configured`);
+    // One catalog file per archive per region, at a deterministic key: a redelivery overwrites it with identical rows.
+    key = catalogKey(manifest.source.bucket, manifest.source.prefix, new Date(manifest.created), manifest.archive);
+    const catalog = catalogRows(manifest, { backupRegion: deps.region, archiveKey: backupKey, targetBuckets: deps.allTargetBuckets });
+    const text = Buffer.from(toJsonl(catalog));
+    const sha = createHash('sha256').update(text).digest('hex');
+    if ((await storedSha256(deps.catalog.store, deps.catalog.bucket, key)) !== sha) {
+      await deps.catalog.store.put(deps.catalog.bucket, key, text, { contentType: 'application/x-ndjson', sha256: sha, size: text.length });
+    }
+    rows = catalog.length;
+  }
+  return { archiveKey, manifest, destinations, catalogRows: rows, catalogKey: key };
+}
