@@ -6,7 +6,11 @@
  *   deleted. `receiveCount` counts deliveries including this one.
  * - After `maxReceiveCount` deliveries without a delete, the message moves to the dead-letter
  *   queue (configured on the queue, as SQS redrive policies are).
- * - Deleting with a stale receipt handle is not an error (the message may already be gone).
+ * - Deleting with a stale receipt handle is not an error (the message may already be gone, or
+ *   was redelivered: then, as on SQS, only the newest receipt handle deletes it).
+ * - extendVisibility with a stale handle MAY fail with StaleReceiptError (the local queue always
+ *   does; SQS only when it notices): a worker that gets it lost the message and should stop.
+ * - receive() options are clamped to SQS's ranges; the local queue accepts fractional seconds.
  * - Messages may arrive out of order and more than once: consumers must be idempotent.
  */
 export interface QueueMessage {

@@ -1,0 +1,119 @@
+/** LocalObjectStore specifics beyond the contract: folder layout, key guards, dropped files, crashes. */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LocalQueue } from '../../shared/queue';
+import { InvalidKeyError, LocalObjectStore, parseS3Event, type S3EventRecord } from '../../shared/storage';
+import { md5Hex, readAll, sha256Hex } from '../helpers/bytes';
+
+describe('Class: LocalObjectStore (specifics)', () => {
+  let root: string;
+  let store: LocalObjectStore;
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'xregion-local-'));
+    store = new LocalObjectStore({ root });
+    await store.ensureBucket('bkt');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  describe('Behaviour: layout', () => {
+    it('keeps bytes at <root>/<bucket>/<key> and the sidecar at <root>/.meta/<bucket>/<key>', async () => {
+      await store.put('bkt', 'a/b c.txt', Buffer.from('bytes'), { contentType: 'text/plain', tags: { t: '1' } });
+      expect(readFileSync(path.join(root, 'bkt', 'a', 'b c.txt'), 'utf8')).toBe('bytes');
+      const side = JSON.parse(readFileSync(path.join(root, '.meta', 'bkt', 'a', 'b c.txt'), 'utf8'));
+      expect(side).toMatchObject({ etag: md5Hex('bytes'), sha256: sha256Hex('bytes'), contentType: 'text/plain', tags: { t: '1' } });
+    });
+  });
+
+  describe('Behaviour: key guard', () => {
+    it.each(['../escape', 'a/../../escape', '/abs', 'nul\0byte', 'a//b', 'dir/', '', './x', 'a/./b'])('rejects %j with InvalidKeyError', async (key) => {
+      await expect(store.put('bkt', key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.get('bkt', key)).rejects.toBeInstanceOf(InvalidKeyError);
+      expect(existsSync(path.join(root, 'escape'))).toBe(false);
+    });
+
+    it('rejects bucket names that are not S3 names', async () => {
+      await expect(store.put('../bkt', 'k', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.ensureBucket('.meta')).rejects.toBeInstanceOf(InvalidKeyError);
+    });
+
+    it('rejects a key that needs a folder where a file is (and the reverse)', async () => {
+      await store.put('bkt', 'a', Buffer.from('file'));
+      await store.put('bkt', 'd/e', Buffer.from('file'));
+      await expect(store.put('bkt', 'a/b', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      await expect(store.put('bkt', 'd', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+      expect((await readAll((await store.get('bkt', 'a')).body)).toString()).toBe('file');
+    });
+  });
+
+  describe('Behaviour: files dropped into the bucket folder', () => {
+    it('serves a file without a sidecar as an object, deriving its ETag and sha256', async () => {
+      // Prepare
+      mkdirSync(path.join(root, 'bkt', 'dropped'), { recursive: true });
+      writeFileSync(path.join(root, 'bkt', 'dropped', 'in.txt'), 'by hand');
+      // Act
+      const head = await store.head('bkt', 'dropped/in.txt');
+      const again = await store.head('bkt', 'dropped/in.txt');
+      const listed = [];
+      for await (const o of store.list('bkt')) listed.push(o.key);
+      // Assess
+      expect(head).toMatchObject({ size: 7, etag: md5Hex('by hand'), sha256: sha256Hex('by hand'), storageClass: 'STANDARD' });
+      expect(again.versionId).toBe(head.versionId);
+      expect(listed).toEqual(['dropped/in.txt']);
+    });
+
+    it('notices a file replaced by hand (its sidecar no longer matches) and derives fresh facts', async () => {
+      await store.put('bkt', 'k', Buffer.from('put by the store'), { metadata: { a: '1' } });
+      writeFileSync(path.join(root, 'bkt', 'k'), 'edited');
+      const head = await store.head('bkt', 'k');
+      expect(head).toMatchObject({ size: 6, etag: md5Hex('edited'), sha256: sha256Hex('edited'), metadata: {} });
+    });
+
+    it('scanForNewFiles announces settled new files once, skipping files still being written and files put through the store', async () => {
+      // Prepare
+      const queue = new LocalQueue();
+      await store.addNotificationRule({ bucket: 'bkt', events: ['s3:ObjectCreated:*'], queue });
+      await store.put('bkt', 'via-put.txt', Buffer.from('p'));
+      writeFileSync(path.join(root, 'bkt', 'old enough.txt'), 'settled');
+      const past = new Date(Date.now() - 10_000);
+      utimesSync(path.join(root, 'bkt', 'old enough.txt'), past, past);
+      writeFileSync(path.join(root, 'bkt', 'fresh.txt'), 'still copying');
+      // Act
+      const first = await store.scanForNewFiles('bkt', { settleMs: 5000 });
+      const second = await store.scanForNewFiles('bkt', { settleMs: 5000 });
+      const later = await store.scanForNewFiles('bkt', { settleMs: 0 });
+      const bodies = (await queue.receive({ maxMessages: 10 })).map((m) => parseS3Event(m.body));
+      // Assess
+      expect(first).toEqual(['old enough.txt']);
+      expect(second).toEqual([]);
+      expect(later).toEqual(['fresh.txt']);
+      const keys = bodies.filter((b): b is S3EventRecord[] => b !== 'test-event').map((r) => r[0].key);
+      expect(keys).toEqual(['via-put.txt', 'old enough.txt', 'fresh.txt']);
+    });
+  });
+
+  describe('Behaviour: crash safety', () => {
+    it('never lists leftovers of an interrupted write', async () => {
+      mkdirSync(path.join(root, '.tmp'), { recursive: true });
+      writeFileSync(path.join(root, '.tmp', 'put-deadbeef'), 'half an object');
+      await store.put('bkt', 'whole', Buffer.from('complete'));
+      const keys = [];
+      for await (const o of store.list('bkt')) keys.push(o.key);
+      expect(keys).toEqual(['whole']);
+    });
+
+    it('keeps the old bytes and correct facts when a crash left a new sidecar but not the new data', async () => {
+      // Prepare: commit v1, then simulate the first half of committing v2 (sidecar renamed, data not)
+      await store.put('bkt', 'k', Buffer.from('version 1'));
+      const metaPath = path.join(root, '.meta', 'bkt', 'k');
+      const side = JSON.parse(readFileSync(metaPath, 'utf8'));
+      writeFileSync(metaPath, JSON.stringify({ ...side, etag: md5Hex('version 2'), size: 9, ino: side.ino + 1 }));
+      // Act
+      const head = await store.head('bkt', 'k');
+      // Assess
+      expect(head).toMatchObject({ size: 9, etag: md5Hex('version 1') });
+      expect((await readAll((await store.get('bkt', 'k')).body)).toString()).toBe('version 1');
+    });
+  });
+});
