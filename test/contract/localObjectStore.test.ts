@@ -101,6 +101,10 @@ describe('Class: LocalObjectStore (specifics)', () => {
       const keys = [];
       for await (const o of store.list('bkt')) keys.push(o.key);
       expect(keys).toEqual(['whole']);
+      const past = new Date(Date.now() - 2 * 3_600_000);
+      utimesSync(path.join(root, '.tmp', 'put-deadbeef'), past, past);
+      expect(await store.removeStaleTempFiles()).toBe(1);
+      expect(existsSync(path.join(root, '.tmp', 'put-deadbeef'))).toBe(false);
     });
 
     it('keeps the old bytes and correct facts when a crash left a new sidecar but not the new data', async () => {

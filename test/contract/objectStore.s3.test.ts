@@ -1,5 +1,5 @@
 /** The ObjectStore contract against S3 on moto (over HTTP), plus S3-only checks. */
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { ChecksumMismatchError, S3RangeReader, type S3ObjectStore } from '../../shared/storage';
 import { patternBytes, patternStream, sha256Hex } from '../helpers/bytes';
 import { uniqueName, useMoto } from '../helpers/moto';
@@ -46,6 +46,25 @@ describe('Class: S3ObjectStore (moto)', () => {
       expect(put.sha256).toHaveLength(64);
       expect(head.sha256).toBeUndefined();
       expect(head.etag).toMatch(/-2$/);
+    });
+  });
+
+  describe('Option: kmsKeyId', () => {
+    it('asks for SSE-KMS with the given key on put and copy, and for nothing without one', async () => {
+      // Prepare
+      const bucket = await moto().createBucket(uniqueName('kms'));
+      const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000';
+      // Act
+      await store.put(bucket, 'enc', Buffer.from('secret'), { kmsKeyId: keyArn });
+      await store.copy({ bucket, key: 'enc' }, { bucket, key: 'enc-copy' }, { kmsKeyId: keyArn });
+      await store.put(bucket, 'plain', Buffer.from('public'));
+      const heads = await Promise.all(['enc', 'enc-copy', 'plain'].map((Key) => store.client.send(new HeadObjectCommand({ Bucket: bucket, Key }))));
+      // Assess
+      expect(heads.map((x) => [x.ServerSideEncryption, x.SSEKMSKeyId])).toEqual([
+        ['aws:kms', keyArn],
+        ['aws:kms', keyArn],
+        [undefined, undefined],
+      ]);
     });
   });
 

@@ -25,6 +25,7 @@ import {
   type ReadOptions,
 } from '../port';
 import { buildS3TestEvent } from '../s3Event';
+import { KeyLock } from './KeyLock';
 import { checkBucket, LocalLayout } from './layout';
 import { notify, type LocalEventName, type LocalNotificationRule } from './notifications';
 import { deriveSidecar, newVersionId, readSidecar, sidecarMatches, writeSidecar, type Sidecar } from './sidecar';
@@ -66,7 +67,7 @@ export class LocalObjectStore implements ObjectStore {
   private readonly rules: LocalNotificationRule[];
   private readonly fsync: boolean;
   private readonly threshold: number;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyLock();
 
   constructor(cfg: LocalObjectStoreConfig) {
     this.layout = new LocalLayout(path.resolve(cfg.root));
@@ -81,6 +82,29 @@ export class LocalObjectStore implements ObjectStore {
     checkBucket(bucket);
     await fs.mkdir(this.layout.bucketDir(bucket), { recursive: true });
     await fs.mkdir(this.layout.tmpDir(), { recursive: true });
+  }
+
+  /**
+   * Delete temp files older than `maxAgeMs` (default 1 h): leftovers of writes interrupted by a
+   * crash. They were never visible; call this at startup. Returns how many were removed.
+   */
+  async removeStaleTempFiles(maxAgeMs = 3_600_000): Promise<number> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.layout.tmpDir());
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const p = path.join(this.layout.tmpDir(), name);
+      const st = await fs.stat(p).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > maxAgeMs) {
+        await fs.rm(p, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Add a notification rule; like S3, sends an `s3:TestEvent` to its queue first. */
@@ -205,7 +229,7 @@ export class LocalObjectStore implements ObjectStore {
     const dataPath = this.layout.dataPath(bucket, key);
     const metaPath = this.layout.metaPath(bucket, key);
     await this.requireBucket(bucket);
-    await this.withLock(`${bucket}/${key}`, async () => {
+    await this.locks.run(`${bucket}/${key}`, async () => {
       if (opts.versionId !== undefined) {
         let o: Opened;
         try {
@@ -235,7 +259,7 @@ export class LocalObjectStore implements ObjectStore {
     const announced: string[] = [];
     for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), opts.prefix ?? '')) {
       const metaPath = this.layout.metaPath(bucket, key);
-      const hit = await this.withLock(`${bucket}/${key}`, async () => {
+      const hit = await this.locks.run(`${bucket}/${key}`, async () => {
         let fh: fs.FileHandle;
         try {
           fh = await fs.open(file, 'r');
@@ -272,7 +296,7 @@ export class LocalObjectStore implements ObjectStore {
     event: LocalEventName,
   ): Promise<PutResult> {
     const metaPath = this.layout.metaPath(bucket, key);
-    const side = await this.withLock(`${bucket}/${key}`, async () => {
+    const side = await this.locks.run(`${bucket}/${key}`, async () => {
       try {
         const st = await fs.stat(tmp);
         const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
@@ -369,19 +393,6 @@ export class LocalObjectStore implements ObjectStore {
       } catch {
         return; // not empty (or gone): stop
       }
-    }
-  }
-
-  /** Serialise commits/deletes of one key inside this process. */
-  private async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
     }
   }
 }

@@ -26,7 +26,6 @@ import {
   type PutOptions,
   type PutResult,
   type ReadOptions,
-  type WriteOptions,
 } from '../port';
 import { multipartCopy } from './multipartCopy';
 import { copySource, lowerKeys, quoteEtag, unquoteEtag, writeParams } from './params';
