@@ -103,6 +103,10 @@ export class SampleDriveServer {
     if (method === 'GET' && path === '/feeds/download/export') { this.count('export'); return drive.exportFile(ctx); }
     if (method === 'GET' && path === '/drive/v3/changes/startPageToken') { this.count('changes.getStartPageToken'); return drive.startPageToken(ctx); }
     if (method === 'GET' && path === '/drive/v3/changes') { this.count('changes.list'); return drive.listChanges(ctx); }
+    if (method === 'GET' && path === '/drive/v3/about') {
+      this.count('about.get');
+      return sendJson(res, { kind: 'drive#about', user: { kind: 'drive#user', emailAddress: user, me: true } }, url.searchParams.get('fields') ?? undefined);
+    }
     if (method === 'GET' && path === '/drive/v3/drives') { this.count('drives.list'); return drive.listDrives(ctx); }
     if (method === 'POST' && path === '/drive/v3/files') { this.count('files.create'); return createMetadataOnly(ctx); }
     if (path === '/upload/drive/v3/files') {

@@ -1,0 +1,194 @@
+/**
+ * Per-subject ingest state in the source bucket, under `_xregion/state/drive/{source}/{subject}/`:
+ * - `state.json`: change token (committed only once every change before it is durable), the
+ *   pending start token of an unfinished full listing, and the id of a run in progress;
+ * - `index.jsonl`: fileId → key, md5/revision, sha256 (compacted at the end of each run);
+ * - `journal/{runId}-{n}.jsonl`: index updates since, written every few files during a run, so a
+ *   crash loses at most the last few entries — and those are recovered by checking the object's
+ *   own metadata (see UserIngest), never by uploading again.
+ */
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { NoSuchObjectError } from '../storage/errors';
+import type { ObjectStore } from '../storage/port';
+import { DriveStateError } from './errors';
+
+export interface IndexEntry {
+  /** Object key ('' when nothing was stored). */
+  key: string;
+  kind: 'binary' | 'export' | 'record' | 'unavailable' | 'excluded' | 'failed';
+  md5?: string;
+  /** headRevisionId (binary) or version (native) the stored copy came from. */
+  rev?: string;
+  modifiedTime?: string;
+  sha256?: string;
+  size?: number;
+  /** Path below the owner segment as stored (escaped names, with a ` [id]` suffix when one was needed). */
+  path?: string;
+  /** The path before any duplicate suffix (what the file's name and folder give today). */
+  basePath?: string;
+  /** Paths of the other parents of a multi-parent file. */
+  alsoAt?: string[];
+  reason?: string;
+  deleted?: { time: string; reason: 'trashed' | 'removed' };
+}
+
+export interface StateDoc {
+  version: 1;
+  subject: string;
+  driveId?: string;
+  /** Committed change token: everything before it is backed up. */
+  changeToken?: string;
+  /** Start token taken before a full listing that has not finished yet. */
+  pendingToken?: string;
+  /** Set while a run works; still set at the next start means that run crashed. */
+  inProgress?: string;
+  lastRun?: string;
+}
+
+export const STATE_ROOT = '_xregion/state/drive/';
+
+export class UserState {
+  private readonly entries = new Map<string, IndexEntry>();
+  private readonly byPath = new Map<string, string>();
+  private pending: [string, IndexEntry | null][] = [];
+  private journals: string[] = [];
+  private seq = 0;
+  private lastFlush = Date.now();
+  private flushing: Promise<void> = Promise.resolve();
+  /** The previous run did not finish (crash or abort). */
+  crashed = false;
+
+  private constructor(
+    private readonly store: ObjectStore,
+    private readonly bucket: string,
+    readonly base: string,
+    public doc: StateDoc,
+    private readonly runId: string,
+    private readonly flushEvery: number,
+  ) {}
+
+  /** Reads state.json, the compacted index and every journal segment. */
+  static async load(store: ObjectStore, bucket: string, base: string, subject: string, runId: string, flushEvery = 50): Promise<UserState> {
+    const doc = ((await readJson(store, bucket, `${base}state.json`)) as StateDoc | undefined) ?? { version: 1, subject };
+    const s = new UserState(store, bucket, base, doc, runId, flushEvery);
+    s.crashed = !!doc.inProgress;
+    await s.readLines(`${base}index.jsonl`);
+    for await (const o of store.list(bucket, `${base}journal/`)) {
+      s.journals.push(o.key);
+      await s.readLines(o.key);
+    }
+    return s;
+  }
+
+  private async readLines(key: string): Promise<void> {
+    let body: Readable;
+    try {
+      body = (await this.store.get(this.bucket, key)).body;
+    } catch (err) {
+      if (err instanceof NoSuchObjectError) return;
+      throw err;
+    }
+    for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      const [id, entry] = JSON.parse(line) as [string, IndexEntry | null];
+      this.apply(id, entry);
+    }
+  }
+
+  private apply(id: string, entry: IndexEntry | null): void {
+    const prev = this.entries.get(id);
+    if (prev?.path && this.byPath.get(prev.path) === id) this.byPath.delete(prev.path);
+    if (entry) {
+      this.entries.set(id, entry);
+      if (entry.path && entry.key) this.byPath.set(entry.path, id);
+    } else this.entries.delete(id);
+  }
+
+  get(id: string): IndexEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Which file holds a stored path (for duplicate-name suffixes). */
+  ownerOfPath(path: string): string | undefined {
+    return this.byPath.get(path);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Entries that failed last time (retried by the next run). */
+  failedIds(): string[] {
+    return [...this.entries].filter(([, e]) => e.kind === 'failed').map(([id]) => id);
+  }
+
+  /** Records an index change; journaled every `flushEvery` entries or 5 s. */
+  async set(id: string, entry: IndexEntry): Promise<void> {
+    this.apply(id, entry);
+    this.pending.push([id, entry]);
+    if (this.pending.length >= this.flushEvery || Date.now() - this.lastFlush > 5000) await this.flush();
+  }
+
+  /** Writes buffered index changes as one journal segment (serialized). */
+  flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.lastFlush = Date.now();
+    const run = this.flushing.then(async () => {
+      if (batch.length === 0) return;
+      const key = `${this.base}journal/${this.runId}-${String(++this.seq).padStart(6, '0')}.jsonl`;
+      const body = batch.map((l) => JSON.stringify(l)).join('\n') + '\n';
+      try {
+        await this.store.put(this.bucket, key, Buffer.from(body), { contentType: 'application/x-ndjson' });
+      } catch (err) {
+        throw new DriveStateError(`cannot write ingest state ${key}: ${(err as Error).message}`, { cause: err });
+      }
+      this.journals.push(key);
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Flushes the journal, then writes state.json with `patch` applied. */
+  async save(patch: Partial<StateDoc>): Promise<void> {
+    await this.flush();
+    const doc: StateDoc = { ...this.doc, ...patch };
+    for (const k of Object.keys(doc) as (keyof StateDoc)[]) if (doc[k] === undefined) delete doc[k];
+    try {
+      await this.store.put(this.bucket, `${this.base}state.json`, Buffer.from(JSON.stringify(doc, null, 1)), { contentType: 'application/json' });
+    } catch (err) {
+      throw new DriveStateError(`cannot write ingest state ${this.base}state.json: ${(err as Error).message}`, { cause: err });
+    }
+    this.doc = doc;
+  }
+
+  /** Rewrites index.jsonl from memory and removes the journal segments it now contains. */
+  async compact(): Promise<void> {
+    await this.flush();
+    const entries = this.entries;
+    const lines = (function* () {
+      for (const e of entries) yield `${JSON.stringify(e)}\n`;
+    })();
+    try {
+      await this.store.put(this.bucket, `${this.base}index.jsonl`, Readable.from(lines), { contentType: 'application/x-ndjson' });
+    } catch (err) {
+      throw new DriveStateError(`cannot write ingest index: ${(err as Error).message}`, { cause: err });
+    }
+    // Deleting after the index is written: a crash in between only re-applies segments.
+    for (const key of this.journals) await this.store.delete(this.bucket, key);
+    this.journals = [];
+  }
+}
+
+async function readJson(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
+  try {
+    const { body } = await store.get(bucket, key);
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    if (err instanceof NoSuchObjectError) return undefined;
+    throw err;
+  }
+}

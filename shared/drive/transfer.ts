@@ -1,0 +1,80 @@
+/**
+ * Moves one file's bytes from Drive into a Spool: binaries through alt=media, resuming a dropped
+ * stream with a Range request and checking Drive's md5; exports through exportLinks (restarted
+ * from the beginning when dropped, exports have no Range).
+ */
+import type { Readable } from 'node:stream';
+import { backoffDelay, classifyError, sleep, withBackoff, type BackoffOptions } from './backoff';
+import type { DriveApi, DriveFile } from './DriveApi';
+import { DriveAbortedError, DriveChecksumError } from './errors';
+import { Spool } from './Spool';
+
+export interface TransferOptions {
+  backoff: BackoffOptions;
+  /** Resumes of one dropped download before giving up (default 5). */
+  maxResumes?: number;
+  /** Whole-file attempts when the md5 disagrees (default 3). */
+  md5Attempts?: number;
+  spoolMemoryBytes?: number;
+  spoolDir?: string;
+  onRetry?: () => void;
+}
+
+async function drain(stream: Readable, spool: Spool): Promise<void> {
+  for await (const chunk of stream) await spool.write(chunk as Buffer);
+}
+
+/** Downloads a binary file, verified against md5Checksum and size; the caller disposes the spool. */
+export async function downloadBinary(api: DriveApi, f: DriveFile, opts: TransferOptions): Promise<Spool> {
+  const attempts = opts.md5Attempts ?? 3;
+  const id = f.id ?? '';
+  for (let attempt = 1; ; attempt++) {
+    const spool = new Spool(opts.spoolMemoryBytes, opts.spoolDir);
+    try {
+      let resumes = 0;
+      for (;;) {
+        const stream = await api.openMedia(id, spool.size);
+        try {
+          await drain(stream, spool);
+          break;
+        } catch (err) {
+          if (opts.backoff.signal?.aborted) throw new DriveAbortedError({ cause: err });
+          if (++resumes > (opts.maxResumes ?? 5)) throw classifyError(err, `files.get(media) ${id}`);
+          opts.onRetry?.();
+          await sleep(backoffDelay(resumes - 1, opts.backoff), opts.backoff.signal);
+        }
+      }
+      const d = await spool.finish();
+      const wantSize = f.size !== undefined && f.size !== null ? Number(f.size) : undefined;
+      const bad = wantSize !== undefined && d.size !== wantSize
+        ? new DriveChecksumError(id, String(wantSize), String(d.size))
+        : f.md5Checksum && d.md5 !== f.md5Checksum ? new DriveChecksumError(id, f.md5Checksum, d.md5) : undefined;
+      if (!bad) return spool;
+      if (attempt >= attempts) throw bad;
+      opts.onRetry?.();
+    } catch (err) {
+      await spool.dispose();
+      throw err;
+    }
+    await spool.dispose();
+  }
+}
+
+/** Downloads an export through its exportLinks URL. */
+export async function downloadExport(api: DriveApi, link: string, opts: TransferOptions): Promise<Spool> {
+  return withBackoff(
+    'export',
+    async () => {
+      const spool = new Spool(opts.spoolMemoryBytes, opts.spoolDir);
+      try {
+        await drain(await api.openExport(link), spool);
+        await spool.finish();
+        return spool;
+      } catch (err) {
+        await spool.dispose();
+        throw err;
+      }
+    },
+    { ...opts.backoff, maxAttempts: opts.maxResumes ?? 5, onRetry: (i) => { opts.onRetry?.(); opts.backoff.onRetry?.(i); } },
+  );
+}
