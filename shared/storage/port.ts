@@ -113,7 +113,7 @@ export interface CopyOptions extends WriteOptions {
 export interface ObjectStore {
   /** Metadata of one object; NoSuchObjectError when absent. */
   head(bucket: string, key: string, opts?: HeadOptions): Promise<ObjectInfo>;
-  /** Streaming read of a whole object. */
+  /** Streaming read of a whole object; consume or destroy `body` (it holds a connection/file). */
   get(bucket: string, key: string, opts?: ReadOptions): Promise<{ info: ObjectInfo; body: Readable }>;
   /** Bytes [offset, offset+length) of an object (clamped at its end). */
   getRange(bucket: string, key: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer>;

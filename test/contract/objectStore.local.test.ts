@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LocalObjectStore } from '../../shared/storage';
+import { createObjectStore, LocalObjectStore } from '../../shared/storage';
 import { uniqueName } from '../helpers/moto';
 import { objectStoreContract, type ObjectStoreHarness } from './objectStore.contract';
 
@@ -14,7 +14,8 @@ describe('Class: LocalObjectStore', () => {
 
   beforeAll(() => {
     root = mkdtempSync(path.join(os.tmpdir(), 'xregion-local-store-'));
-    const store = new LocalObjectStore({ root, multipartThreshold: 5 * MiB });
+    const store = createObjectStore({ kind: 'local', root, multipartThreshold: 5 * MiB });
+    expect(store).toBeInstanceOf(LocalObjectStore);
     harness = {
       store,
       newBucket: async () => {

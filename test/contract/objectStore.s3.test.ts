@@ -1,6 +1,6 @@
 /** The ObjectStore contract against S3 on moto (over HTTP), plus S3-only checks. */
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { ChecksumMismatchError, S3RangeReader, type S3ObjectStore } from '../../shared/storage';
+import { ChecksumMismatchError, createObjectStore, S3RangeReader, type S3ObjectStore } from '../../shared/storage';
 import { patternBytes, patternStream, sha256Hex } from '../helpers/bytes';
 import { uniqueName, useMoto } from '../helpers/moto';
 import { objectStoreContract, type ObjectStoreHarness } from './objectStore.contract';
@@ -13,7 +13,14 @@ describe('Class: S3ObjectStore (moto)', () => {
   let store: S3ObjectStore;
 
   beforeAll(() => {
-    store = moto().s3Store({ multipartThreshold: 5 * MiB, copyMultipartThreshold: 5 * MiB, copyPartSize: 5 * MiB, listPageSize: 3 });
+    store = createObjectStore({
+      kind: 's3',
+      ...moto().connection(),
+      multipartThreshold: 5 * MiB,
+      copyMultipartThreshold: 5 * MiB,
+      copyPartSize: 5 * MiB,
+      listPageSize: 3,
+    });
     harness = {
       store,
       newBucket: () => moto().createBucket(uniqueName('b')),

@@ -2,14 +2,14 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LocalQueue } from '../../shared/queue';
+import { createQueue, LocalQueue } from '../../shared/queue';
 import { queueContract, type QueueHarness } from './queue.contract';
 
 describe('Class: LocalQueue', () => {
   const harness: QueueHarness = {
     newQueue: async ({ visibilityTimeoutSeconds, maxReceiveCount }) => {
       const dlq = new LocalQueue({ name: 'dlq' });
-      return { queue: new LocalQueue({ name: 'q', visibilityTimeoutSeconds, maxReceiveCount, deadLetterQueue: dlq }), dlq };
+      return { queue: createQueue({ kind: 'local', name: 'q', visibilityTimeoutSeconds, maxReceiveCount, deadLetterQueue: dlq }), dlq };
     },
   };
 

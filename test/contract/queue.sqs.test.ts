@@ -1,4 +1,5 @@
 /** The Queue contract against SQS on moto, with a real redrive policy. */
+import { createQueue } from '../../shared/queue';
 import { uniqueName, useMoto } from '../helpers/moto';
 import { queueContract, type QueueHarness } from './queue.contract';
 
@@ -7,7 +8,8 @@ describe('Class: SqsQueue (moto)', () => {
   const harness: QueueHarness = {
     newQueue: async ({ visibilityTimeoutSeconds, maxReceiveCount }) => {
       const { queueUrl, dlqUrl } = await moto().createQueue(uniqueName('q'), { visibilityTimeoutSeconds, deadLetter: { maxReceiveCount } });
-      return { queue: moto().sqsQueue(queueUrl), dlq: moto().sqsQueue(dlqUrl as string) };
+      const queue = createQueue({ kind: 'sqs', ...moto().connection(), queueUrl });
+      return { queue, dlq: moto().sqsQueue(dlqUrl as string) };
     },
   };
 

@@ -4,12 +4,13 @@
  *   const moto = useMoto();              // in a test file: starts in beforeAll, stops in afterAll
  *   const store = moto().s3Store();      // adapters/clients pointed at it
  *
- * Finding moto: PATH, then `pyenv which moto_server`, then ~/.pyenv/shims/moto_server, then a
+ * Finding moto: `pyenv which moto_server` (the real binary, faster than the shim), PATH,
+ * ~/.pyenv/versions/<v>/bin, ~/.pyenv/shims/moto_server, then a
  * virtualenv in <repo>/.cache/moto-venv (created with `python3 -m venv` + pip when missing).
  * When all of that fails it throws, naming the command to run: moto tests never skip silently.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,7 +44,17 @@ export function findMotoServer(): string {
   const real = which('pyenv', ['which', 'moto_server']);
   if (real) return real;
   if (onPath) return onPath;
-  const shim = path.join(os.homedir(), '.pyenv', 'shims', 'moto_server');
+  // Without pyenv on PATH (e.g. `env -i`), its shims would run Debian's python3: use the
+  // interpreter folder that has moto installed directly.
+  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  const versions = path.join(pyenvRoot, 'versions');
+  if (existsSync(versions)) {
+    for (const v of readdirSync(versions).sort().reverse()) {
+      const bin = path.join(versions, v, 'bin', 'moto_server');
+      if (existsSync(bin)) return bin;
+    }
+  }
+  const shim = path.join(pyenvRoot, 'shims', 'moto_server');
   if (existsSync(shim)) return shim;
   const venvBin = path.join(VENV, 'bin', 'moto_server');
   if (existsSync(venvBin)) return venvBin;

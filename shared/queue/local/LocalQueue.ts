@@ -125,9 +125,13 @@ export class LocalQueue implements Queue {
       if (out.length >= max) break;
       if (m.visibleAt > now) continue;
       if (this.dlq && this.maxReceiveCount !== undefined && m.receiveCount >= this.maxReceiveCount) {
-        // Redrive: as SQS, on the receive after the last allowed delivery.
-        await this.remove(m);
+        // Redrive: as SQS, on the receive after the last allowed delivery. Out of this queue
+        // first (so no other receiver takes it), into the DLQ's folder before out of ours: a crash
+        // in between duplicates the message rather than losing it.
+        this.messages.delete(m.id);
+        if (m.receipt) this.byReceipt.delete(m.receipt);
         await this.dlq.enqueue({ id: m.id, body: m.body, receiveCount: 0, sentAt: m.sentAt });
+        await this.remove(m);
         continue;
       }
       if (m.receipt) this.byReceipt.delete(m.receipt);

@@ -21,7 +21,10 @@ export interface AwsConnectionConfig {
   retryMode?: 'standard' | 'adaptive';
 }
 
-/** Default SDK attempts: throttling backoff (base 500 ms, full jitter, cap 20 s) over 9 retries rides out ~a minute of 503s. */
+/**
+ * Default SDK attempts. Throttling backoff is full jitter over min(1 s × 2^n, 20 s): 9 retries ride
+ * out ~a minute of 503s (expected waits 0.5, 1, 2, 4, 8, 10, 10, 10, 10 s).
+ */
 export const DEFAULT_MAX_ATTEMPTS = 10;
 
 /** Options shared by every SDK client we build (S3, SQS, ...). */
