@@ -1,9 +1,10 @@
 /** Streams members into a seekable .tar.zst: tar headers built here, frames compressed by FrameCompressor. */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
-import { FrameCompressor } from './FrameCompressor';
+import { FrameCompressor, type CompressedFrame } from './FrameCompressor';
 import { ARCHIVE_FORMAT, type ArchiveSource, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import { encodeSeekTable } from './seekTable';
@@ -18,6 +19,7 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
  * 72.07 vs 72.12 MB), while each in-flight frame costs memory and coarsens ranged reads.
  */
 const DEFAULT_CUT_FACTOR = 2;
+const ZEROS = Buffer.alloc(2 * BLOCK);
 /** Default compression threads (see FrameCompressor for why whole frames are parallelised). */
 export const DEFAULT_THREADS = 2;
 
@@ -51,6 +53,12 @@ export interface MemberInput {
   tags?: Record<string, string>;
 }
 
+/**
+ * A member's bytes: a stream, a buffer, or a local file path (read synchronously straight into
+ * the frame buffer: the fast path for packing directories).
+ */
+export type MemberBody = Readable | Uint8Array | { file: string };
+
 /** Running counters of a writer. */
 export interface ArchiveWriterStats {
   /** Uncompressed tar bytes produced so far. */
@@ -62,7 +70,7 @@ export interface ArchiveWriterStats {
 }
 
 interface PendingFrame {
-  compressed: Promise<Buffer>;
+  compressed: Promise<CompressedFrame>;
   size: number;
 }
 
@@ -79,7 +87,9 @@ export class ArchiveWriter {
   private readonly skipped: { key: string; reason: string }[] = [];
   private readonly seekEntries: { compressedSize: number; decompressedSize: number; checksum: number }[] = [];
   private readonly pending: PendingFrame[] = [];
-  private chunks: Buffer[] = [];
+  /** The frame being filled, and spare frame buffers back from the compressor (reused, never reallocated). */
+  private frame: Buffer | undefined;
+  private readonly spare: Buffer[] = [];
   private frameLen = 0;
   private position = 0;
   private state: 'idle' | 'busy' | 'finished' | 'failed' = 'idle';
@@ -106,7 +116,7 @@ export class ArchiveWriter {
   }
 
   /** Appends one member, hashing its body as it streams; resolves with its manifest entry. */
-  async addMember(meta: MemberInput, body: Readable | Uint8Array): Promise<ManifestObject> {
+  async addMember(meta: MemberInput, body: MemberBody): Promise<ManifestObject> {
     this.enter();
     try {
       const name = OBJECTS_PREFIX + meta.relativeKey;
@@ -128,12 +138,13 @@ export class ArchiveWriter {
       };
       if (body instanceof Uint8Array) {
         await take(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      } else if ('file' in body) {
+        n = await this.appendFile(meta, body.file, hash);
       } else {
         for await (const chunk of body) await take(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
       }
       if (n !== meta.size) throw new MemberSizeMismatchError(meta.key, meta.size, n);
-      const pad = padding(meta.size);
-      if (pad) await this.append(Buffer.alloc(pad));
+      await this.appendZeros(padding(meta.size));
       if (this.frameLen >= this.frameTarget) await this.closeFrame();
       const entry: ManifestObject = {
         key: meta.key,
@@ -184,7 +195,7 @@ export class ArchiveWriter {
       await this.closeFrame();
       await this.append(buildFileHeader(MANIFEST_NAME, json.length, this.created.getTime() / 1000));
       await this.append(json);
-      await this.append(Buffer.alloc(padding(json.length) + 2 * BLOCK));
+      await this.appendZeros(padding(json.length) + 2 * BLOCK);
       await this.closeFrame();
       while (this.pending.length > 0) await this.writeOldest();
       await this.write(encodeSeekTable(this.seekEntries));
@@ -206,7 +217,8 @@ export class ArchiveWriter {
     if (this.state === 'failed' || this.state === 'finished') return;
     this.state = 'failed';
     this.failure = reason;
-    this.chunks = [];
+    this.frame = undefined;
+    this.spare.length = 0;
     this.pending.length = 0;
     await this.compressor.close();
     this.output.destroy(reason instanceof Error ? reason : undefined);
@@ -219,32 +231,61 @@ export class ArchiveWriter {
     this.state = 'busy';
   }
 
-  /** Adds bytes to the current frame, cutting it at maxFrame. */
+  /** Copies bytes into the current frame, cutting it at maxFrame. */
   private async append(buf: Buffer): Promise<void> {
     let b = buf;
     while (b.length > 0) {
-      const room = this.maxFrame - this.frameLen;
-      const part = b.length <= room ? b : b.subarray(0, room);
-      this.chunks.push(part);
-      this.frameLen += part.length;
-      this.position += part.length;
-      this.stats.bytesIn += part.length;
-      b = b.subarray(part.length);
+      // Frame buffers own their whole ArrayBuffer so they can be transferred to a worker and back.
+      this.frame ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrame);
+      const n = b.copy(this.frame, this.frameLen, 0, Math.min(b.length, this.maxFrame - this.frameLen));
+      this.frameLen += n;
+      this.position += n;
+      this.stats.bytesIn += n;
+      b = b.subarray(n);
       if (this.frameLen >= this.maxFrame) await this.closeFrame();
     }
   }
 
-  private async closeFrame(): Promise<void> {
-    if (this.frameLen === 0) return;
-    // One contiguous buffer owning its ArrayBuffer, so it can be transferred to a worker without a copy.
-    const data = Buffer.allocUnsafeSlow(this.frameLen);
-    let p = 0;
-    for (const c of this.chunks) {
-      c.copy(data, p);
-      p += c.length;
+  /**
+   * Reads a local file straight into the frame buffer (no intermediate buffers, no garbage):
+   * for many small files this halves the main thread's work compared with readFile + copy.
+   */
+  private async appendFile(meta: MemberInput, path: string, hash: Hash): Promise<number> {
+    const fd = openSync(path, 'r');
+    try {
+      let n = 0;
+      while (n < meta.size) {
+        this.frame ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrame);
+        const got = readSync(fd, this.frame, this.frameLen, Math.min(this.maxFrame - this.frameLen, meta.size - n), n);
+        if (got === 0) break;
+        hash.update(this.frame.subarray(this.frameLen, this.frameLen + got));
+        this.frameLen += got;
+        this.position += got;
+        this.stats.bytesIn += got;
+        n += got;
+        if (this.frameLen >= this.maxFrame) await this.closeFrame();
+      }
+      if (n === meta.size && readSync(fd, Buffer.alloc(1), 0, 1, n) > 0) throw new MemberSizeMismatchError(meta.key, meta.size, n + 1);
+      return n;
+    } finally {
+      closeSync(fd);
     }
-    this.pending.push({ compressed: this.compressor.compress(data), size: this.frameLen });
-    this.chunks = [];
+  }
+
+  /** Zero bytes (tar padding and end blocks) without allocating. */
+  private async appendZeros(n: number): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      const part = Math.min(left, ZEROS.length);
+      await this.append(ZEROS.subarray(0, part));
+      left -= part;
+    }
+  }
+
+  private async closeFrame(): Promise<void> {
+    if (this.frameLen === 0 || !this.frame) return;
+    this.pending.push({ compressed: this.compressor.compress(this.frame, this.frameLen), size: this.frameLen });
+    this.frame = undefined;
     this.frameLen = 0;
     while (this.pending.length >= this.maxInFlight) await this.writeOldest();
   }
@@ -252,7 +293,8 @@ export class ArchiveWriter {
   private async writeOldest(): Promise<void> {
     const frame = this.pending.shift();
     if (!frame) return;
-    const compressed = await frame.compressed;
+    const { compressed, input } = await frame.compressed;
+    if (input.length === this.maxFrame) this.spare.push(input);
     // With the checksum flag on, a zstd frame ends with the low 32 bits of XXH64 of its content,
     // which is exactly the seekable format's per-frame checksum.
     this.seekEntries.push({

@@ -5,7 +5,7 @@
  * member-name safety rules. Owns the format; knows nothing about S3 or Drive.
  */
 export { ArchiveWriter, DEFAULT_FRAME_TARGET_BYTES, DEFAULT_THREADS, MAX_FRAME_BYTES } from './ArchiveWriter';
-export type { ArchiveWriterOptions, ArchiveWriterStats, MemberInput } from './ArchiveWriter';
+export type { ArchiveWriterOptions, ArchiveWriterStats, MemberBody, MemberInput } from './ArchiveWriter';
 export { ArchiveReader } from './ArchiveReader';
 export type { ArchiveIndex, ArchiveReaderStats } from './ArchiveReader';
 export { ArchiveEntryStream, readArchiveStream } from './readArchiveStream';

@@ -1,19 +1,9 @@
 /** Packs every regular file under a directory into one archive. */
-import { createReadStream, readFileSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { ArchiveWriter, type ArchiveWriterOptions } from './ArchiveWriter';
 import type { Manifest } from './manifest';
-
-/**
- * Files up to this size are read whole with readFileSync. Measured on the bench corpus (4000 files,
- * page cache warm): sync reads cost ~90 ms of CPU, callback fs.readFile ~460 ms and FileHandle
- * promises ~310 ms with 16 reads in flight. The main thread is the producer anyway and the frames
- * compress on worker threads meanwhile, so the blocking read is the cheapest way to feed them.
- * Larger files are streamed in 1 MiB chunks.
- */
-const SMALL_FILE = 1024 * 1024;
 
 /** One file found under the directory. */
 export interface DirFile {
@@ -51,14 +41,11 @@ export async function packFiles(
   try {
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
-      let body: Readable | Buffer;
-      if (f.size <= SMALL_FILE) {
-        body = readFileSync(f.path);
-        if (body.length !== f.size) throw new Error(`${f.path} changed size while packing (${f.size} → ${body.length} bytes)`);
-      } else {
-        body = createReadStream(f.path, { highWaterMark: 1024 * 1024 });
-      }
-      await writer.addMember({ key: f.relativeKey, relativeKey: f.relativeKey, size: f.size, lastModified: f.mtime }, body);
+      // Read synchronously straight into the writer's frame buffer. Measured on the bench corpus
+      // (4000 files, warm page cache): readFileSync + copy cost ~90 ms CPU plus ~150 ms of GC,
+      // FileHandle promises ~310 ms and callback fs.readFile ~460 ms with 16 reads in flight. The
+      // main thread is the producer anyway, and frames compress on worker threads meanwhile.
+      await writer.addMember({ key: f.relativeKey, relativeKey: f.relativeKey, size: f.size, lastModified: f.mtime }, { file: f.path });
       onMember?.(f, i + 1);
     }
     return { manifest: await writer.finish(), writer };
