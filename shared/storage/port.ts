@@ -86,7 +86,10 @@ export interface WriteOptions {
 export interface PutOptions extends WriteOptions {
   /** Expected length in bytes, when known. */
   size?: number;
-  /** Expected sha256 (hex): the put commits only if the streamed bytes match. */
+  /**
+   * Expected sha256 (hex): the put commits only if the streamed bytes match. When absent, a
+   * `xregion-sha256` value in `metadata` is the expectation (so a recorded hash is always verified).
+   */
   sha256?: string;
   /** Above this many bytes, upload in parts of this size (default: the adapter's, 16 MiB; min 5 MiB on S3). */
   multipartThreshold?: number;

@@ -1,5 +1,6 @@
 /** LocalObjectStore specifics beyond the contract: folder layout, key guards, dropped files, crashes. */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalQueue } from '../../shared/queue';
@@ -94,6 +95,30 @@ describe('Class: LocalObjectStore (specifics)', () => {
   });
 
   describe('Behaviour: crash safety', () => {
+    it('keeps the old object whole when the writing process is killed mid-put (SIGKILL)', async () => {
+      // Prepare
+      await store.put('bkt', 'victim', Buffer.from('old, complete version'));
+      // `node --import tsx` (not the tsx CLI, which forks a second process SIGKILL would orphan).
+      const script = path.resolve(__dirname, '..', 'helpers', 'crashingPut.ts');
+      const child = spawn(process.execPath, ['--import', 'tsx', script, root, 'bkt', 'victim'], { stdio: 'ignore', cwd: path.resolve(__dirname, '..', '..') });
+      // Act: wait until its temp file holds > 1 MiB, then kill it without warning
+      const tmpDir = path.join(root, '.tmp');
+      const until = Date.now() + 20_000;
+      const tmpSize = () => (existsSync(tmpDir) ? readdirSync(tmpDir).reduce((n, f) => n + statSync(path.join(tmpDir, f)).size, 0) : 0);
+      while (tmpSize() < 1024 * 1024 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const written = tmpSize();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      // Assess
+      expect(written).toBeGreaterThanOrEqual(1024 * 1024);
+      const fresh = new LocalObjectStore({ root });
+      expect((await readAll((await fresh.get('bkt', 'victim')).body)).toString()).toBe('old, complete version');
+      const keys = [];
+      for await (const o of fresh.list('bkt')) keys.push(`${o.key}:${o.size}`);
+      expect(keys).toEqual(['victim:21']);
+    }, 30_000);
+
     it('never lists leftovers of an interrupted write', async () => {
       mkdirSync(path.join(root, '.tmp'), { recursive: true });
       writeFileSync(path.join(root, '.tmp', 'put-deadbeef'), 'half an object');

@@ -150,6 +150,17 @@ export function objectStoreContract(h: () => ObjectStoreHarness): void {
       expect((await collect(store.list(bucket))).map((o) => o.key)).toEqual(['big-bad.bin']);
     });
 
+    it('verifies a caller-supplied xregion-sha256 metadata value like sha256', async () => {
+      const { store, newBucket, multipartThreshold } = h();
+      const bucket = await newBucket();
+      const stale = { metadata: { [SHA256_METADATA_KEY.toUpperCase()]: sha256Hex('an older version') } };
+      await expect(store.put(bucket, 'small', Buffer.from('new'), stale)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await expect(store.put(bucket, 'big', patternStream(5, multipartThreshold + 1), { ...stale, multipartThreshold })).rejects.toBeInstanceOf(ChecksumMismatchError);
+      const ok = await store.put(bucket, 'small', Buffer.from('new'), { metadata: { [SHA256_METADATA_KEY]: sha256Hex('new') } });
+      expect(ok.sha256).toBe(sha256Hex('new'));
+      await expect(store.head(bucket, 'big')).rejects.toBeInstanceOf(NoSuchObjectError);
+    });
+
     it('refuses a put whose byte count differs from the declared size', async () => {
       const { store, newBucket } = h();
       const bucket = await newBucket();

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestStream } from '../DigestStream';
+import { normalizePutOptions } from '../putOptions';
 import { ChecksumMismatchError, InvalidKeyError, NoSuchBucketError, NoSuchObjectError, PreconditionFailedError, SizeMismatchError, StorageError } from '../errors';
 import {
   SHA256_METADATA_KEY,
@@ -142,7 +143,8 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
+  async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    const opts = normalizePutOptions(options);
     const dataPath = this.layout.dataPath(bucket, key);
     await this.requireBucket(bucket);
     const digest = new DigestStream({

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DigestStream } from '../DigestStream';
+import { normalizePutOptions } from '../putOptions';
 import { ChecksumMismatchError, SizeMismatchError, StorageError } from '../errors';
 import {
   SHA256_METADATA_KEY,
@@ -119,7 +120,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Readable | Buffer, opts: PutOptions = {}): Promise<PutResult> {
+  async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    const opts = normalizePutOptions(options);
     const threshold = Math.max(MIN_PART_SIZE, opts.multipartThreshold ?? this.threshold);
     if (Buffer.isBuffer(body)) {
       return body.length <= threshold ? this.putSingle(bucket, key, body, opts) : this.putMultipart(bucket, key, Readable.from([body]), [], threshold, opts);
