@@ -183,6 +183,7 @@ export function objectStoreContract(h: () => ObjectStoreHarness): void {
       await expect(store.get(bucket, 'missing')).rejects.toBeInstanceOf(NoSuchObjectError);
       await expect(store.getRange(bucket, 'missing', 0, 10)).rejects.toBeInstanceOf(NoSuchObjectError);
       await expect(store.put('no-such-bucket-xyz', 'k', Buffer.from('x'))).rejects.toBeInstanceOf(NoSuchBucketError);
+      await expect(collect(store.list('no-such-bucket-xyz'))).rejects.toBeInstanceOf(NoSuchBucketError);
       const err = await store.head(bucket, 'missing').catch((e: unknown) => e);
       expect(err).toMatchObject({ retryable: false, bucket, key: 'missing' });
     });
