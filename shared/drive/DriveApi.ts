@@ -3,7 +3,8 @@
  * (per user and overall), bounded by a timeout, and retried with backoff (gaxios' own retry is
  * off so that Retry-After and jitter are ours).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { google, type admin_directory_v1, type drive_v3 } from 'googleapis';
 import { withBackoff, type BackoffOptions } from './backoff';
 import type { DriveAuth } from './credentials';
@@ -33,6 +34,18 @@ export interface Page<T> {
   newStartPageToken?: string;
 }
 
+interface CallOptions {
+  timeout: number;
+  retry: false;
+  signal?: AbortSignal;
+  fetchImplementation: typeof fetch;
+}
+
+/** gaxios hands back a web stream under Node's fetch: make it a Node Readable. */
+function nodeStream(body: unknown): Readable {
+  return body instanceof Readable ? body : Readable.fromWeb(body as WebReadableStream);
+}
+
 export class DriveApi {
   private readonly drive: drive_v3.Drive;
   private readonly auth: DriveAuth;
@@ -42,13 +55,13 @@ export class DriveApi {
     this.drive = google.drive({ version: 'v3', auth, ...(opts.rootUrl ? { rootUrl: opts.rootUrl } : {}) });
   }
 
-  private async call<T>(what: string, fn: (o: { timeout: number; retry: false; signal?: AbortSignal }) => Promise<T>, timeout = this.opts.requestTimeoutMs ?? 60_000): Promise<T> {
+  private async call<T>(what: string, fn: (o: CallOptions) => Promise<T>, timeout = this.opts.requestTimeoutMs ?? 60_000): Promise<T> {
     return withBackoff(
       what,
       async () => {
         for (const p of this.opts.pacers) await p.take(this.opts.backoff.signal);
         this.opts.onRequest?.(what);
-        return fn({ timeout, retry: false, signal: this.opts.backoff.signal });
+        return fn({ timeout, retry: false, signal: this.opts.backoff.signal, fetchImplementation: globalThis.fetch });
       },
       this.opts.backoff,
     );
@@ -115,21 +128,22 @@ export class DriveApi {
       (o) => this.drive.files.get({ fileId, alt: 'media', supportsAllDrives: true }, { ...o, responseType: 'stream', headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} }),
       this.opts.downloadTimeoutMs ?? 30 * 60_000,
     );
+    const body = nodeStream(r.data);
     if (offset > 0 && r.status !== 206) {
-      (r.data as Readable).destroy();
+      body.destroy();
       throw new Error(`files.get(media) ignored Range bytes=${offset}- (status ${r.status})`);
     }
-    return r.data as Readable;
+    return body;
   }
 
   /** Opens an exportLinks URL as a stream (no 10 MB cap, unlike files.export). */
   async openExport(url: string): Promise<Readable> {
     const r = await this.call(
       'export',
-      (o) => this.auth.request<Readable>({ url, method: 'GET', responseType: 'stream', ...o }),
+      (o) => this.auth.request<unknown>({ url, method: 'GET', responseType: 'stream', ...o }),
       this.opts.downloadTimeoutMs ?? 30 * 60_000,
     );
-    return r.data;
+    return nodeStream(r.data);
   }
 
   /** Every shared drive in the domain (admin) or the subject's. */

@@ -92,12 +92,13 @@ export type DriveAuth = InstanceType<typeof google.auth.JWT> | InstanceType<type
  */
 export class AuthFactory {
   private readonly cache = new Map<string, DriveAuth>();
-  private readonly transporter: Gaxios | undefined;
+  private readonly transporter: Gaxios;
 
   constructor(readonly credentials: DriveCredentials, readonly rootUrl?: string, readonly scopes: string[] = INGEST_SCOPES) {
+    // Node's own fetch: gaxios would otherwise import node-fetch dynamically, which fails in VM sandboxes (jest).
+    this.transporter = new Gaxios({ fetchImplementation: globalThis.fetch });
     if (rootUrl) {
       const tokenUrl = `${rootUrl.replace(/\/?$/, '/')}token`;
-      this.transporter = new Gaxios();
       this.transporter.interceptors.request.add({
         resolved: async (o) => {
           if (String(o.url) === GOOGLE_TOKEN_URL) o.url = new URL(tokenUrl);

@@ -83,8 +83,10 @@ export interface DriveRunReport {
   subjects: SubjectReport[];
   /** Users not backed up (suspended, disabled) with the reason. */
   skippedUsers: { email: string; reason: string }[];
-  /** Where the run record was written ('' in dry runs). */
+  /** Where the run record was written ('' in dry runs or when it could not be written). */
   recordKey: string;
+  /** Why the run record could not be written. */
+  recordError?: string;
 }
 
 const fmtBytes = (n: number) => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
@@ -110,5 +112,6 @@ export function formatRunReport(r: DriveRunReport): string {
   for (const u of r.skippedUsers) out.push(`skipped ${u.email}: ${u.reason}`);
   for (const u of r.subjects) if (u.message) out.push(`${u.label}: ${u.status}: ${u.message}`);
   if (r.recordKey) out.push(`run record: ${r.recordKey}`);
+  if (r.recordError) out.push(r.recordError);
   return out.join('\n');
 }

@@ -95,14 +95,16 @@ export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunRep
   const auth = new AuthFactory(o.credentials, o.rootUrl);
   const overall = new Pacer(o.ratePerSecond ?? 200);
   const userPacers = new Map<string, Pacer>();
+  let discoveryRetries = 0;
   const backoff: BackoffOptions = { ...o.backoff, signal: o.signal };
+  const discoveryBackoff: BackoffOptions = { ...backoff, onRetry: (i) => { discoveryRetries += 1; o.backoff?.onRetry?.(i); } };
   const apiOpts = (subject: string, b: BackoffOptions): DriveApiOptions => {
     let p = userPacers.get(subject);
     if (!p) userPacers.set(subject, (p = new Pacer(o.userRatePerSecond ?? 200)));
     return { rootUrl: o.rootUrl, pacers: [p, overall], backoff: b, requestTimeoutMs: o.requestTimeoutMs, downloadTimeoutMs: o.downloadTimeoutMs, onRequest: o.onRequest };
   };
   const api = (subject: string, b = backoff) => new DriveApi(auth.forSubject(subject), apiOpts(subject, b));
-  const { list, skipped } = await subjects(o, auth, (subj) => api(subj));
+  const { list, skipped } = await subjects(o, auth, (subj) => api(subj, discoveryBackoff));
   const limit = pLimit(o.source.concurrency);
   const ctx = {
     source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, signal: o.signal,
@@ -125,14 +127,21 @@ export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunRep
   );
   const stats = emptyStats();
   for (const r of reports) addStats(stats, r.stats);
+  stats.retries += discoveryRetries;
   const finished = new Date();
   const report: DriveRunReport = {
     runId, source: o.source.name, startedAt: started.toISOString(), finishedAt: finished.toISOString(),
     durationMs: finished.getTime() - started.getTime(), dryRun: !!o.dryRun, stats, subjects: reports, skippedUsers: skipped, recordKey: '',
   };
   if (!o.dryRun) {
-    report.recordKey = `${RUNS_ROOT}${o.source.name}/${runId}.json`;
-    await o.store.put(o.source.target.bucket, report.recordKey, Buffer.from(JSON.stringify(report, null, 1)), { contentType: 'application/json' });
+    const key = `${RUNS_ROOT}${o.source.name}/${runId}.json`;
+    try {
+      await o.store.put(o.source.target.bucket, key, Buffer.from(JSON.stringify({ ...report, recordKey: key }, null, 1)), { contentType: 'application/json' });
+      report.recordKey = key;
+    } catch (err) {
+      // The report itself still reaches the caller (and the logs).
+      report.recordError = `cannot write run record ${key}: ${(err as Error).message}`;
+    }
   }
   emitMetrics(o.metrics, report);
   return report;
