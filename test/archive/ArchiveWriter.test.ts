@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import {
@@ -83,6 +83,26 @@ describe('Class: ArchiveWriter', () => {
       await expect(w1.addMember({ key: 'k', relativeKey: 'k', size: 3 }, Readable.from([Buffer.from('four')]))).rejects.toBeInstanceOf(MemberSizeMismatchError);
       await expect(w2.addMember({ key: 'k', relativeKey: 'k', size: 5 }, Readable.from([Buffer.from('four')]))).rejects.toThrow(/declared size 5/);
       await expect(w2.finish()).rejects.toBeInstanceOf(ArchiveWriterStateError);
+    });
+
+    it('reads a { file } body straight into frames and detects a file that grew', async () => {
+      // Prepare
+      const file = join(t.dir, 'f.bin');
+      const data = Buffer.alloc(10_000, 5);
+      writeFileSync(file, data);
+      const path = join(t.dir, 'file.tar.zst');
+      const w = new ArchiveWriter(createWriteStream(path), { archiveName: 'x', source, threads: 1, frameTargetBytes: 1024, maxFrameBytes: 4096 });
+      const w2 = new ArchiveWriter(new Writable({ write: (_c, _e, cb) => cb() }), { archiveName: 'x', source, threads: 0 });
+
+      // Act
+      const entry = await w.addMember({ key: 'k', relativeKey: 'f.bin', size: data.length }, { file });
+      await w.finish();
+      const back = await collect(await new ArchiveReader(new LocalFileRangeReader(path)).openMember('f.bin'));
+
+      // Assess
+      expect(entry.sha256).toBe(sha(data));
+      expect(back.equals(data)).toBe(true);
+      await expect(w2.addMember({ key: 'k', relativeKey: 'f.bin', size: data.length - 1 }, { file })).rejects.toBeInstanceOf(MemberSizeMismatchError);
     });
 
     it.each([['../etc/passwd'], ['/abs'], ['a/../../b'], ['nul\0byte'], ['']])('refuses the unsafe name %j', async (name) => {
