@@ -94,6 +94,17 @@ describe('Class: LocalObjectStore (specifics)', () => {
     });
   });
 
+  describe('Behaviour: concurrent puts of one key', () => {
+    it('ends with one whole version whose sidecar describes its bytes', async () => {
+      const bodies = Array.from({ length: 12 }, (_, i) => Buffer.from(`version ${i} `.repeat(i + 1)));
+      const results = await Promise.all(bodies.map((b) => store.put('bkt', 'hot', b, { metadata: { n: String(b.length) } })));
+      const head = await store.head('bkt', 'hot');
+      const bytes = await readAll((await store.get('bkt', 'hot')).body);
+      expect(results.map((r) => r.versionId)).toContain(head.versionId);
+      expect(head).toMatchObject({ etag: md5Hex(bytes), sha256: sha256Hex(bytes), size: bytes.length, metadata: { n: String(bytes.length) } });
+    });
+  });
+
   describe('Behaviour: crash safety', () => {
     it('keeps the old object whole when the writing process is killed mid-put (SIGKILL)', async () => {
       // Prepare
