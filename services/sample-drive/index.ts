@@ -41,3 +41,4 @@ export async function startSampleDrive(opts: SampleDriveOptions = {}): Promise<S
   const url = await server.listen(opts.port ?? 0);
   return { url, close: () => server.close(), simulateChanges: () => server.simulateChanges(), server, stats: server.stats };
 }
+export { sampleCredentials } from './credentials';

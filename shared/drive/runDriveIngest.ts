@@ -73,6 +73,7 @@ async function subjects(o: DriveIngestOptions, auth: AuthFactory, api: (subject:
   if (o.userFilter) {
     if (!emails.includes(o.userFilter) && !auth.singleUser) throw new Error(`user ${o.userFilter} is not among the users of drive source ${s.name}`);
     emails = [o.userFilter];
+    skipped.length = 0;
   }
   const list: Subject[] = [];
   for (const email of emails) {
