@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerArchiveCommands } from './commands/archive';
 import { registerConfigCommands } from './commands/config';
+import { registerDriveCommands } from './commands/drive';
 import { registerStartCommand } from './commands/start';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program
 // command registrations (one line per command module)
 registerArchiveCommands(program);
 registerConfigCommands(program);
+registerDriveCommands(program);
 registerStartCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
