@@ -1,0 +1,199 @@
+/**
+ * The stack of one target region: the inbound staging bucket (the replication destination,
+ * with its deterministic name and key alias), its notification to a queue, the router service,
+ * the destination buckets (imported by name, or created, with Object Lock when asked), the
+ * catalog when a backup destination lives here, and monitoring.
+ */
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import { Duration } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { rulesForTargetRegion, type Config, type Destination, type ReplicationRule } from '../shared/config';
+import { accessLogBucket, secureBucketProps } from './constructs/buckets';
+import { Catalog } from './constructs/Catalog';
+import { insights, Monitoring } from './constructs/Monitoring';
+import { QueueService } from './constructs/QueueService';
+import { QueueWithDlq } from './constructs/QueueWithDlq';
+import { ServicePlatform, tokenAvailabilityZones } from './constructs/ServicePlatform';
+import { StagingBucket } from './constructs/StagingBucket';
+import { DEFAULTS } from './defaults';
+import { bucketArn, joinKey, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
+import { catalogBucketName, QUARANTINE_PREFIX, stagingBucketName, stagingKeyAlias, targetStackName } from './names';
+import { routerConfig } from './runtime';
+import { acknowledgeBucketNotificationsHandler, grantScoped } from './nag';
+
+export interface TargetStackProps extends StackProps {
+  readonly config: Config;
+  readonly account: string;
+  readonly region: string;
+  /** Fargate Spot for the router. @default true */
+  readonly spot?: boolean;
+}
+
+export class TargetStack extends Stack {
+  readonly staging: StagingBucket;
+  readonly work: QueueWithDlq;
+  readonly router: QueueService;
+  readonly catalog?: Catalog;
+  readonly destinationBuckets = new Map<string, s3.IBucket>();
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, props: TargetStackProps) {
+    const { config, account, region } = props;
+    super(scope, targetStackName(config.stack_name, region), {
+      ...props,
+      env: { account, region },
+      description: `xregion ${config.stack_name}: target region ${region} (inbound staging, router, destinations, catalog)`,
+    });
+    const name = config.stack_name;
+    const rules = rulesForTargetRegion(config, region);
+
+    const opsKey = new kms.Key(this, 'OpsKey', { enableKeyRotation: true, description: `${this.stackName}: queues, alarm topic, crawler logs`, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = accessLogBucket(this, 'AccessLogs');
+    const platform = new ServicePlatform(this, 'Platform');
+    this.monitoring = new Monitoring(this, 'Monitoring', { key: opsKey, emails: config.notification_emails, dashboardName: this.stackName });
+
+    this.staging = new StagingBucket(this, 'Staging', { bucketName: stagingBucketName(name, account, region), keyAlias: stagingKeyAlias(name), accessLogs });
+    this.work = new QueueWithDlq(this, 'RouterQueue', { encryptionKey: opsKey });
+    // One notification per source bucket: prefixes `{bucket}/` never overlap and never match quarantine/.
+    for (const bucket of [...new Set(rules.map((r) => r.source.bucket))].sort()) {
+      this.staging.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.work.queue), { prefix: `${bucket}/`, suffix: '.tar.zst' });
+    }
+
+    for (const [bucketName, dst] of destinationsOf(rules)) this.destinationBuckets.set(bucketName, this.destinationBucket(bucketName, dst, accessLogs));
+
+    const backupRules = rules.filter((r) => r.destinations.some((d) => d.backup));
+    if (backupRules.length > 0) {
+      this.catalog = new Catalog(this, 'Catalog', {
+        stackName: name,
+        bucketName: catalogBucketName(name, account, region),
+        tables: backupRules.map((r) => ({ sourceBucket: r.source.bucket, sourcePrefix: r.source.prefix_filter })),
+        accessLogs,
+        logKey: opsKey,
+      });
+    }
+
+    this.router = new QueueService(this, 'Router', {
+      platform,
+      role: 'router',
+      work: this.work,
+      cpu: DEFAULTS.router.cpu,
+      memory: DEFAULTS.router.memory,
+      minTasks: 0,
+      maxTasks: Math.max(...rules.map((r) => r.source.scaling.max_tasks)),
+      backlogPerTask: DEFAULTS.router.backlogPerTask,
+      spot: props.spot,
+      environment: {
+        XREGION_STAGING_BUCKET: this.staging.bucketName,
+        ...(this.catalog ? { XREGION_CATALOG_BUCKET: this.catalog.bucketName } : {}),
+        XREGION_CONFIG: routerConfig(config, region),
+      },
+    });
+    this.grantRouter(rules);
+
+    this.monitoring.watchQueue('router', this.work);
+    this.monitoring.alarmOnServiceMetric('RouterFailures', 'router', 'Failures', 'router: archives failed to route (see the Failures metric by reason)');
+    this.monitoring.alarmOnServiceMetric('RouterQuarantine', 'router', 'ArchivesQuarantined', `router: an archive was moved to s3://${this.staging.bucket.bucketName}/${QUARANTINE_PREFIX}`);
+    this.monitoring.watchClusterTasks(platform.cluster);
+    this.addDashboard();
+    this.monitoring.finish();
+    acknowledgeBucketNotificationsHandler(this);
+  }
+
+  /** No AZ lookup at synth: two AZs by position. */
+  override get availabilityZones(): string[] {
+    return tokenAvailabilityZones();
+  }
+
+  /** A destination: imported by name, or created (versioned; Object Lock when configured). */
+  private destinationBucket(bucketName: string, dst: Destination, accessLogs: s3.IBucket): s3.IBucket {
+    const id = `Destination-${bucketName}`;
+    if (!dst.create_bucket) return s3.Bucket.fromBucketName(this, id, bucketName);
+    const lock = dst.object_lock;
+    return new s3.Bucket(this, id, {
+      ...secureBucketProps(accessLogs, `${bucketName}/`),
+      bucketName,
+      versioned: true,
+      ...(dst.kms_key_arn
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: kms.Key.fromKeyArn(this, `${id}-Key`, dst.kms_key_arn), bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      ...(lock
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention:
+              lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(Duration.days(lock.days)) : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
+          }
+        : {}),
+      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: DEFAULTS.abortIncompleteUpload }],
+    });
+  }
+
+  /** Router: read/delete staging archives, quarantine, write only its rules' prefixes of each destination and the catalog. */
+  private grantRouter(rules: ReplicationRule[]): void {
+    const role = this.router.taskRole;
+    const staging = this.staging.bucketName;
+    const reason =
+      "The router reads and deletes archives under each source bucket's staging prefix, writes quarantine/, and writes only its rules' prefixes of each destination and of the catalog; a key named by alias is the key carrying that alias.";
+    const sources = [...new Set(rules.map((r) => r.source.bucket))].sort();
+    grantScoped(
+      role,
+      reason,
+      new iam.PolicyStatement({ actions: [...S3_READ_ACTIONS, 's3:DeleteObject'], resources: sources.map((b) => objectsArn(staging, `${b}/`)) }),
+      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging'], resources: [objectsArn(staging, QUARANTINE_PREFIX)] }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(staging)] }),
+    );
+    this.staging.key.grant(role, ...KMS_ENCRYPT_DECRYPT);
+
+    const keys = new Set<string>();
+    for (const rule of rules) {
+      for (const dst of rule.destinations) {
+        grantScoped(
+          role,
+          reason,
+          new iam.PolicyStatement({
+            actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging', 's3:GetObject', 's3:GetObjectTagging'],
+            resources: [objectsArn(dst.bucket, rule.source.prefix_filter)],
+          }),
+          // ListBucket makes "no copy yet" a 404 rather than a 403 when checking existing copies.
+          new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(dst.bucket)] }),
+        );
+        if (dst.kms_key_arn && !keys.has(dst.kms_key_arn)) {
+          keys.add(dst.kms_key_arn);
+          grantScoped(role, reason, kmsStatement(KMS_ENCRYPT_DECRYPT, dst.kms_key_arn, s3ViaService(this.region)));
+        }
+      }
+      if (this.catalog && rule.destinations.some((d) => d.backup)) {
+        grantScoped(role, reason, new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objectsArn(this.catalog.bucketName, joinKey(rule.source.bucket, rule.source.prefix_filter))] }));
+      }
+    }
+  }
+
+  private addDashboard(): void {
+    const q = (expr: string, label: string) => insights(`${expr} FROM ${DEFAULTS.metricsNamespace} WHERE service = 'router'`, label);
+    const byDestination = (metric: string) =>
+      insights(`SELECT SUM(${metric}) FROM SCHEMA(${DEFAULTS.metricsNamespace}, destination, service) WHERE service = 'router' GROUP BY destination`, metric);
+    this.monitoring.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'router: running tasks', left: [this.router.runningTasks()], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'router: archives routed / quarantined', left: [q('SELECT SUM(ArchivesRouted)', 'routed'), q('SELECT SUM(ArchivesQuarantined)', 'quarantined')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'router: failures', left: [q('SELECT SUM(Failures)', 'failures')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'router: objects written per destination', left: [byDestination('ObjectsWritten')], width: 12 }),
+      new cloudwatch.GraphWidget({ title: 'router: bytes written per destination', left: [byDestination('BytesWritten')], width: 12 }),
+    );
+  }
+}
+
+/** Each destination bucket of these rules once (create_bucket/object_lock from any mention). */
+export function destinationsOf(rules: readonly ReplicationRule[]): Map<string, Destination> {
+  const out = new Map<string, Destination>();
+  for (const rule of rules) {
+    for (const d of rule.destinations) {
+      const prior = out.get(d.bucket);
+      out.set(d.bucket, prior ? { ...prior, create_bucket: prior.create_bucket || d.create_bucket, object_lock: prior.object_lock ?? d.object_lock, kms_key_arn: prior.kms_key_arn || d.kms_key_arn } : d);
+    }
+  }
+  return out;
+}

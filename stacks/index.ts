@@ -1,0 +1,12 @@
+/**
+ * stacks: the CDK app generated from replication_config.json. Owns the source-region and
+ * target-region stacks, their constructs (queue with DLQ, queue-driven Fargate service, staging
+ * bucket with replication, catalog, monitoring, drive-ingest schedule), the deterministic names
+ * both sides share, and the runtime contract (command, environment, config slice) of each task.
+ */
+export { buildApp, buildAppFromFile, BuildOptionsError, type BuildOptions, type BuiltApp } from './buildApp';
+export { SourceStack, replicationsOf, stagingPrefix, type SourceStackProps } from './SourceStack';
+export { TargetStack, destinationsOf, type TargetStackProps } from './TargetStack';
+export * from './names';
+export { DEFAULTS } from './defaults';
+export { compressorConfig, routerConfig, driveIngestConfig, serviceCommand, type ServiceRole } from './runtime';
