@@ -32,6 +32,8 @@ export const itemIdentity = (r: { bucket: string; key: string; etag?: string; ve
 
 export class BatchAccumulator {
   private readonly open = new Map<string, { batch: Batch; seen: Set<string> }>();
+  /** Batches that reached max_objects or max_bytes, closed at once so none overshoots. */
+  private readonly full: Batch[] = [];
 
   constructor(private readonly rules: readonly ReplicationRule[]) {}
 
@@ -52,15 +54,19 @@ export class BatchAccumulator {
     slot.seen.add(itemId);
     slot.batch.items.push({ bucket: record.bucket, key: record.key, size: record.size ?? 0, etag: record.etag, versionId: record.versionId });
     slot.batch.bytes += record.size ?? 0;
+    const { max_objects, max_bytes } = rule.source.batch;
+    if (slot.batch.items.length >= max_objects || slot.batch.bytes >= max_bytes) {
+      this.open.delete(id);
+      this.full.push(slot.batch);
+    }
     return { outcome: 'added', batch: slot.batch };
   }
 
   /** Removes and returns every batch that reached a limit at time `now`. */
   takeDue(now: number): Batch[] {
-    const due: Batch[] = [];
+    const due: Batch[] = this.full.splice(0);
     for (const [id, { batch }] of this.open) {
-      const { max_objects, max_bytes, max_wait_seconds } = batch.rule.source.batch;
-      if (batch.items.length >= max_objects || batch.bytes >= max_bytes || now - batch.openedAt >= max_wait_seconds * 1000) {
+      if (now - batch.openedAt >= batch.rule.source.batch.max_wait_seconds * 1000) {
         due.push(batch);
         this.open.delete(id);
       }
@@ -70,13 +76,14 @@ export class BatchAccumulator {
 
   /** Removes and returns every open batch regardless of limits. */
   takeAll(): Batch[] {
-    const all = [...this.open.values()].map((s) => s.batch);
+    const all = [...this.full.splice(0), ...[...this.open.values()].map((s) => s.batch)];
     this.open.clear();
     return all;
   }
 
   /** Milliseconds until the oldest open batch's max_wait expires (undefined when none is open). */
   msUntilNextDeadline(now: number): number | undefined {
+    if (this.full.length) return 0;
     let min: number | undefined;
     for (const { batch } of this.open.values()) {
       const left = batch.openedAt + batch.rule.source.batch.max_wait_seconds * 1000 - now;
@@ -86,11 +93,7 @@ export class BatchAccumulator {
   }
 
   /** Receipt handles held by open batches (their visibility must be kept extended). */
-  openReceipts(): string[] {
-    return [...this.open.values()].flatMap((s) => [...s.batch.receipts]);
-  }
-
   get size(): number {
-    return this.open.size;
+    return this.open.size + this.full.length;
   }
 }

@@ -181,7 +181,8 @@ export class CompressorService {
   }
 
   private startHeartbeat(): NodeJS.Timeout {
-    const every = Math.max(1, Math.floor(this.visibility / 3)) * 1000;
+    // Extend well before the timeout runs out, whatever its length.
+    const every = Math.max(50, (this.visibility * 1000) / 3);
     const timer = setInterval(() => {
       for (const receipt of this.holders.keys()) {
         this.opts.queue.extendVisibility(receipt, this.visibility).catch((err: unknown) => {

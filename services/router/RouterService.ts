@@ -174,7 +174,7 @@ export class RouterService {
       for (const receipt of this.inflight) {
         this.opts.queue.extendVisibility(receipt, this.visibility).catch((e: unknown) => this.opts.logger.warn('could not extend visibility', { error: (e as Error).message }));
       }
-    }, Math.max(1, Math.floor(this.visibility / 3)) * 1000);
+    }, Math.max(50, (this.visibility * 1000) / 3));
     timer.unref();
     return timer;
   }
