@@ -3,7 +3,7 @@
  * ~200 MB office corpus, a one-member ranged read, and a 2 GiB member packed from a stream.
  * Each packing side runs as its own child process so peak RSS is per side. Prints markdown.
  *
- *   npm run bench:archive [-- --scale 1 --seed 42 --runs 3 --big-gib 2]
+ *   npm run bench:archive [-- --scale 1 --seed 42 --runs 5 --big-gib 2]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
 
   const scale = arg('scale', 1);
   const seed = arg('seed', 42);
-  const runs = arg('runs', 3);
+  const runs = arg('runs', 5);
   const bigGib = arg('big-gib', 2);
   const corpus = await generateCorpus(join(OUT, `office-s${seed}-x${scale}`), { seed, scale });
   const dir = corpus.dir;

@@ -20,8 +20,13 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
  */
 const DEFAULT_CUT_FACTOR = 2;
 const ZEROS = Buffer.alloc(2 * BLOCK);
-/** Default compression threads (see FrameCompressor for why whole frames are parallelised). */
-export const DEFAULT_THREADS = 2;
+/**
+ * Default compression worker threads (see FrameCompressor for why whole frames are parallelised).
+ * Measured on the 2-vCPU bench machine at level 3: the main thread (tar headers, reads, sha256)
+ * needs about one core, one worker keeps up with it, and a second worker only competes for the
+ * same two cores (bench:archive, docs/archive.md). Raise it on bigger machines or higher levels.
+ */
+export const DEFAULT_THREADS = 1;
 
 /** Options of an ArchiveWriter. */
 export interface ArchiveWriterOptions {
@@ -29,7 +34,7 @@ export interface ArchiveWriterOptions {
   source: ArchiveSource;
   /** zstd level, default 3. */
   level?: number;
-  /** Compression worker threads; 0 compresses on the calling thread. Default 2. */
+  /** Compression worker threads; 0 compresses on the calling thread. Default 1 (DEFAULT_THREADS). */
   threads?: number;
   /** A frame closes at the first member boundary at or past this many input bytes. Default 4 MiB. */
   frameTargetBytes?: number;
