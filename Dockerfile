@@ -11,15 +11,21 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts are skipped here because "prepare" compiles the sources, which are not copied yet;
-# `npm rebuild` then runs the dependencies' own install scripts (zstd-napi's native build).
+# `npm rebuild zstd-napi` then runs the one install script the runtime needs (its native build).
 RUN npm install --ignore-scripts --no-audit --no-fund \
- && npm rebuild
+ && npm rebuild zstd-napi
 COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY services ./services
 COPY stacks ./stacks
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
+# The lockfile (written on linux-x64) names only x64 DuckDB bindings and npm does not add the
+# missing platform package (npm/cli#4828): add the one for this architecture if it is absent.
+# After the prune, which would remove it as extraneous.
+RUN node -e "require('@duckdb/node-bindings')" 2>/dev/null \
+ || npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund \
+      "@duckdb/node-bindings-linux-$(node -p process.arch)@$(node -p "require('@duckdb/node-bindings/package.json').version")"
 
 # --- runtime: production dependencies and compiled code only, as a non-root user ---------
 FROM node:22-slim

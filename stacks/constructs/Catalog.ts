@@ -87,10 +87,10 @@ export class Catalog extends Construct {
           name,
           description: `Catalog of s3://${t.sourceBucket}/${t.sourcePrefix}`,
           tableType: 'EXTERNAL_TABLE',
-          parameters: projectionParameters(this.bucket.bucketName, t),
+          parameters: projectionParameters(props.bucketName, t),
           partitionKeys: CATALOG_PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
           storageDescriptor: {
-            location: `s3://${this.bucket.bucketName}/${catalogBase(t)}`,
+            location: `s3://${props.bucketName}/${catalogBase(t)}`,
             inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
             outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
             serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'true' } },
