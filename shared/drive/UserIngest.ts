@@ -35,7 +35,10 @@ export interface IngestContext {
   runId: string;
   backupDate: Date;
   dryRun: boolean;
+  /** Concurrent Drive downloads (source.concurrency), shared by every subject of the run. */
   limit: Limit;
+  /** Concurrent object-store writes (same size): a finished download uploads while the next one starts. */
+  uploadLimit: Limit;
   signal?: AbortSignal;
   transfer: Omit<TransferOptions, 'backoff' | 'onRetry'>;
   backoff: BackoffOptions;
@@ -242,9 +245,10 @@ export class UserIngest {
   }
 
   private async enqueue(task: () => Promise<void>): Promise<void> {
-    while (this.inflight.size >= this.ctx.source.concurrency * 2) await Promise.race(this.inflight);
+    // Bounded look-ahead: at most downloads + uploads + a few queued files per subject.
+    while (this.inflight.size >= this.ctx.source.concurrency * 3) await Promise.race(this.inflight);
     if (this.fatal) throw this.fatal;
-    const p: Promise<void> = this.ctx.limit(task).finally(() => this.inflight.delete(p));
+    const p: Promise<void> = task().finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
@@ -300,17 +304,20 @@ export class UserIngest {
         else s.records += 1;
         return;
       }
-      if (await this.adoptExisting(f, entry)) return;
+      if (await this.ctx.uploadLimit(() => this.adoptExisting(f, entry))) return;
       const metadata = this.metadata(f, entry.path ?? '', plan.kind === 'binary' ? f.md5Checksum ?? undefined : undefined);
       if (movedFrom) {
         // Same bytes under a new name or folder: copy server-side instead of downloading again.
-        const r = await this.ctx.store.copy({ bucket, key: movedFrom.key }, { bucket, key: entry.key }, { replaceMetadata: true, contentType: plan.contentType, metadata });
+        const r = await this.ctx.uploadLimit(() => this.ctx.store.copy({ bucket, key: movedFrom.key }, { bucket, key: entry.key }, { replaceMetadata: true, contentType: plan.contentType, metadata }));
         await this.state.set(id, { ...entry, sha256: movedFrom.sha256 ?? r.sha256, size: r.size });
         s.uploaded += 1;
         return;
       }
       const opts = { ...this.ctx.transfer, backoff: { ...this.ctx.backoff, signal: this.stop.signal }, onRetry: () => { s.retries += 1; } };
-      const spool = plan.kind === 'binary' ? await downloadBinary(this.api, f, opts) : plan.kind === 'export' ? await downloadExport(this.api, plan.link, opts) : undefined;
+      const spool = await this.ctx.limit(() => {
+        if (this.stop.signal.aborted) throw new DriveAbortedError();
+        return plan.kind === 'binary' ? downloadBinary(this.api, f, opts) : plan.kind === 'export' ? downloadExport(this.api, plan.link, opts) : Promise.resolve(undefined);
+      });
       try {
         let body: Buffer | NodeJS.ReadableStream;
         let sha256: string | undefined;
@@ -324,7 +331,7 @@ export class UserIngest {
           body = recordBody(f);
           size = (body as Buffer).length;
         }
-        const put = await this.ctx.store.put(bucket, entry.key, body as Buffer, { contentType: plan.contentType, metadata, sha256, size });
+        const put = await this.ctx.uploadLimit(() => this.ctx.store.put(bucket, entry.key, body as Buffer, { contentType: plan.contentType, metadata, sha256, size }));
         await this.state.set(id, { ...entry, sha256: put.sha256, size: put.size });
         s.uploaded += 1;
         s.bytes += put.size;

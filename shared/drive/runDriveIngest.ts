@@ -107,8 +107,9 @@ export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunRep
   const api = (subject: string, b = backoff) => new DriveApi(auth.forSubject(subject), apiOpts(subject, b));
   const { list, skipped } = await subjects(o, auth, (subj) => api(subj, discoveryBackoff));
   const limit = pLimit(o.source.concurrency);
+  const uploadLimit = pLimit(o.source.concurrency);
   const ctx = {
-    source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, signal: o.signal,
+    source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, uploadLimit, signal: o.signal,
     transfer: o.transfer ?? {}, backoff, stateFlushEvery: o.stateFlushEvery, onProgress: o.onProgress,
   };
   const reports: SubjectReport[] = new Array(list.length);
