@@ -57,7 +57,7 @@ export class DriveIngestSchedule extends Construct {
     grantScoped(
       role,
       'drive-ingest reads and writes only the Drive target prefix and the _xregion/ state prefix of its bucket (and that bucket\'s key when it is named by alias).',
-      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:GetObject', 's3:DeleteObject'], resources: writable }),
+      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging', 's3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject'], resources: writable }),
       // ListBucket makes a missing key a 404 rather than a 403 (state objects are read by key).
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(bucket)] }),
       ...(props.bucketKeyArn ? [kmsStatement(KMS_ENCRYPT_DECRYPT, props.bucketKeyArn)] : []),
