@@ -56,6 +56,16 @@ describe('Function: buildApp', () => {
       expect(built.targetStacks[0].node.tryFindChild('Staging')).toBeDefined();
     });
 
+    it('runs the services on on-demand Fargate only when Spot is switched off', () => {
+      // Act
+      const built = buildApp(readConfig(fixturePath('stacks-normal-only.json')).config, { account: ACCOUNT, spot: false, app: new App({ builtinCloudFormationValidation: false }) });
+      // Assess
+      const strategies = [built.sourceStacks[0].compressors[0], built.targetStacks[0].router].map(
+        (s) => (s.service.node.defaultChild as { capacityProviderStrategy?: unknown }).capacityProviderStrategy,
+      );
+      expect(strategies).toEqual([[{ capacityProvider: 'FARGATE', weight: 1 }], [{ capacityProvider: 'FARGATE', weight: 1 }]]);
+    });
+
     it('refuses an account id that is not 12 digits', () => {
       const config = readConfig(fixturePath('stacks-normal-only.json')).config;
       expect(() => buildApp(config, { account: '1234' })).toThrow(BuildOptionsError);
