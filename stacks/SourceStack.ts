@@ -3,7 +3,7 @@
  * compressor service; the outbound staging bucket replicating to each target region's staging
  * bucket (addressed by deterministic name and key alias); drive-ingest schedules; monitoring.
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -88,6 +88,12 @@ export class SourceStack extends Stack {
         environment: { XREGION_STAGING_BUCKET: this.outbox.bucketName, XREGION_CONFIG: compressorConfig(config, rule) },
       });
       this.grantCompressor(compressor, rule);
+      if (!rule.source.prefix_filter && drives.some((d) => d.target.bucket === rule.source.bucket)) {
+        Annotations.of(work).addWarningV2(
+          'xregion:driveStateNotified',
+          `Rule ${i} reads all of s3://${rule.source.bucket}/ (empty prefix_filter), which also holds drive-ingest's _xregion/ state: S3 cannot exclude a prefix, so the compressor receives those events and must drop them. Give the rule a prefix_filter to avoid it.`,
+        );
+      }
       this.queues.push(work);
       this.compressors.push(compressor);
       this.monitoring.watchQueue(`compressor ${rule.source.bucket}/${rule.source.prefix_filter}`, work);
@@ -112,6 +118,8 @@ export class SourceStack extends Stack {
     }
     this.monitoring.watchClusterTasks(platform.cluster);
     this.monitoring.finish();
+    new CfnOutput(this, 'OutboxBucket', { value: this.outbox.bucketName, description: 'Outbound staging bucket (compressor archives, replicated to the target regions)' });
+    new CfnOutput(this, 'AlarmTopic', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms' });
     acknowledgeBucketNotificationsHandler(this);
   }
 

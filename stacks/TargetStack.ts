@@ -4,7 +4,7 @@
  * the destination buckets (imported by name, or created, with Object Lock when asked), the
  * catalog when a backup destination lives here, and monitoring.
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -101,6 +101,12 @@ export class TargetStack extends Stack {
     this.monitoring.watchClusterTasks(platform.cluster);
     this.addDashboard();
     this.monitoring.finish();
+    new CfnOutput(this, 'StagingBucket', { value: this.staging.bucketName, description: 'Inbound staging bucket (replication destination; quarantine/ holds refused archives)' });
+    new CfnOutput(this, 'AlarmTopic', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms' });
+    if (this.catalog) {
+      new CfnOutput(this, 'CatalogDatabase', { value: this.catalog.database.ref, description: 'Glue database of the backup catalog' });
+      new CfnOutput(this, 'AthenaWorkGroup', { value: this.catalog.workGroup.ref, description: 'Athena workgroup for catalog queries' });
+    }
     acknowledgeBucketNotificationsHandler(this);
   }
 

@@ -239,6 +239,16 @@ describe('Class: SourceStack', () => {
       expect(resourcesGranted(statementsOf(t, 'Rule1CompressorTaskDefinitionTaskRole'), 's3:GetObject')).toEqual(['arn:aws:s3:::corp-finance/ledgers/*']);
     });
 
+    it('warns at synth that a rule with an empty prefix on a Drive target also receives _xregion/ events', () => {
+      const warnings = stack.node
+        .findAll()
+        .flatMap((c) => c.node.metadata)
+        .filter((m) => m.type === 'aws:cdk:warning')
+        .map((m) => String(m.data));
+      expect(warnings.filter((w) => w.includes('_xregion/'))).toHaveLength(1);
+      expect(warnings.find((w) => w.includes('_xregion/'))).toContain('s3://corp-drive/');
+    });
+
     it('gives drive-ingest an empty target prefix (whole bucket) plus its state prefix, the bucket key and a rate schedule', () => {
       const statements = statementsOf(t, 'Drive0IngestTaskDefinitionTaskRole');
       expect((resourcesGranted(statements, 's3:PutObject') as string[]).sort()).toEqual(['arn:aws:s3:::corp-drive/*', 'arn:aws:s3:::corp-drive/_xregion/*']);
