@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** `xregion`: the operator CLI. Each command lives in its own module under ./commands. */
 import { Command } from 'commander';
+
+// Local stores do many small filesystem operations concurrently; libuv's default 4 threads queue them.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 import { registerArchiveCommands } from './commands/archive';
 import { registerConfigCommands } from './commands/config';
 import { registerDriveCommands } from './commands/drive';

@@ -26,6 +26,9 @@ export interface Batch {
 
 export type AddOutcome = 'added' | 'duplicate' | 'outside-rule' | 'not-created';
 
+/** Keys under this prefix are xregion's own bookkeeping (drive-ingest state and run records), never archived. */
+export const INTERNAL_PREFIX = '_xregion/';
+
 /** Identity of one object version, for de-duplicating repeated events. */
 export const itemIdentity = (r: { bucket: string; key: string; etag?: string; versionId?: string }) =>
   `${r.bucket}\u0000${r.key}\u0000${r.versionId ?? ''}\u0000${r.etag ?? ''}`;
@@ -40,6 +43,8 @@ export class BatchAccumulator {
   /** Adds one event record; `receipt` is its message's receipt handle. */
   add(record: S3EventRecord, receipt: string, now: number): { outcome: AddOutcome; batch?: Batch } {
     if (!record.eventName.startsWith('ObjectCreated:')) return { outcome: 'not-created' };
+    // drive-ingest's own state lives under _xregion/; S3 filters cannot exclude it when a rule's prefix is empty.
+    if (record.key.startsWith(INTERNAL_PREFIX)) return { outcome: 'outside-rule' };
     const rule = this.rules.find((r) => r.source.bucket === record.bucket && keyMatchesRule(r, record.key));
     if (!rule) return { outcome: 'outside-rule' };
     const id = ruleId(rule);

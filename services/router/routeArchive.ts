@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
 import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, validateMemberName, type Manifest, type ManifestObject } from '../../shared/archive';
 import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
 import type { Destination, ReplicationRule } from '../../shared/config';
@@ -77,57 +78,95 @@ async function verifyArchive(deps: RouteDeps, archiveKey: string, versionId: str
   }
 }
 
-/** Writes one member to every normal destination that lacks it; returns the buckets written. */
-async function writeMember(store: ObjectStore, targets: readonly Destination[], o: ManifestObject, body: Readable): Promise<Destination[]> {
-  const existing = await Promise.all(targets.map((d) => storedSha256(store, d.bucket, o.key)));
-  const needed = targets.filter((_, i) => existing[i] !== o.sha256);
-  if (needed.length === 0) {
-    await pipeline(body, devNull());
-    return [];
+/** Members up to this size are buffered and written concurrently; larger ones stream. */
+const SMALL_MEMBER_BYTES = 1024 * 1024;
+/** Concurrent small-member puts (bounds memory at SMALL_MEMBER_BYTES × this). */
+const PUT_CONCURRENCY = 16;
+
+function putOptions(o: ManifestObject, d: Destination) {
+  return {
+    contentType: o.content_type,
+    metadata: o.metadata,
+    tags: o.tags,
+    storageClass: d.storage_class,
+    kmsKeyId: d.kms_key_arn || undefined,
+    sha256: o.sha256,
+    size: o.size,
+  };
+}
+
+/** Streams one member to every target; with several targets the stream is teed (pipe() applies the slowest's back-pressure). */
+async function streamMember(store: ObjectStore, targets: readonly Destination[], o: ManifestObject, body: Readable): Promise<void> {
+  if (targets.length === 1) {
+    await store.put(targets[0].bucket, o.key, body, putOptions(o, targets[0]));
+    return;
   }
-  const put = (d: Destination, stream: Readable) =>
-    store.put(d.bucket, o.key, stream, {
-      contentType: o.content_type,
-      metadata: o.metadata,
-      tags: o.tags,
-      storageClass: d.storage_class,
-      kmsKeyId: d.kms_key_arn || undefined,
-      sha256: o.sha256,
-      size: o.size,
-    });
-  if (needed.length === 1) {
-    await put(needed[0], body);
-    return needed;
-  }
-  // Several destinations: tee the one member stream; pipe() applies back-pressure from the slowest.
-  const branches = needed.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
+  const branches = targets.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
   body.on('error', (err) => branches.forEach((b) => b.destroy(err)));
   branches.forEach((b) => body.pipe(b));
   try {
-    await Promise.all(needed.map((d, i) => put(d, branches[i])));
+    await Promise.all(targets.map((d, i) => store.put(d.bucket, o.key, branches[i], putOptions(o, d))));
   } catch (err) {
     body.destroy(err as Error);
     throw err;
   }
-  return needed;
 }
 
-/** Streams the archive once, writing each object to every normal destination. */
+/** Streams the archive once, writing each object to every normal destination that lacks it. */
 async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, normal: readonly Destination[]): Promise<DestinationResult[]> {
+  const store = deps.destinations;
   const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: 0, bytesWritten: 0 }]));
-  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
-  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
-    const o = entry.expected;
-    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
-    const written = await writeMember(deps.destinations, normal, o, entry.body);
+  // Which destinations already hold each object (same sha256): looked up concurrently up front.
+  const lookups = pLimit(PUT_CONCURRENCY);
+  const present = new Set<string>();
+  await Promise.all(
+    normal.flatMap((d) =>
+      manifest.objects.map((o) =>
+        lookups(async () => {
+          if ((await storedSha256(store, d.bucket, o.key)) === o.sha256) present.add(`${d.bucket}\u0000${o.key}`);
+        }),
+      ),
+    ),
+  );
+  const count = (targets: readonly Destination[], o: ManifestObject) => {
     for (const d of normal) {
       const r = results.get(d.bucket)!;
-      if (written.includes(d)) {
+      if (targets.includes(d)) {
         r.objectsWritten++;
         r.bytesWritten += o.size;
       } else r.objectsUnchanged++;
     }
+  };
+
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+    if (failure) throw failure;
+    const o = entry.expected;
+    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
+    const targets = normal.filter((d) => !present.has(`${d.bucket}\u0000${o.key}`));
+    count(targets, o);
+    if (targets.length === 0) continue; // the iterator drains (and still verifies) the unread body
+    if (o.size > SMALL_MEMBER_BYTES) {
+      await streamMember(store, targets, o, entry.body);
+      continue;
+    }
+    // Small member: read it whole (the body errors here if its sha256 disagrees), then write it
+    // in the background so the archive stream moves on; at most PUT_CONCURRENCY in flight.
+    const bytes = Buffer.concat(await entry.body.toArray());
+    while (pending.size >= PUT_CONCURRENCY) await Promise.race(pending);
+    const write = Promise.all(targets.map((d) => store.put(d.bucket, o.key, bytes, putOptions(o, d)))).then(
+      () => undefined,
+      (err: unknown) => {
+        failure ??= err;
+      },
+    );
+    const tracked = write.finally(() => pending.delete(tracked));
+    pending.add(tracked);
   }
+  await Promise.all(pending);
+  if (failure) throw failure;
   return [...results.values()];
 }
 

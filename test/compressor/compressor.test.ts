@@ -29,6 +29,14 @@ describe('Class: BatchAccumulator', () => {
       expect(acc.size).toBe(0);
     });
 
+    it('never batches xregion\'s own _xregion/ state, even under an empty prefix', () => {
+      const acc = new BatchAccumulator(
+        parseConfig({ replication_configuration: [{ source: { region: 'us-west-2', bucket: 'src-bucket' }, destinations: [{ region: 'eu-central-1', bucket: 'dst-bucket' }] }] }).config.replication_configuration,
+      );
+      expect(acc.add(rec('_xregion/state/acme/a@acme.example.json'), 'r1', 0).outcome).toBe('outside-rule');
+      expect(acc.add(rec('docs/a.txt'), 'r2', 0).outcome).toBe('added');
+    });
+
     it('de-duplicates events for the same key and ETag but keeps both receipts', () => {
       const acc = new BatchAccumulator(rules({}));
       expect(acc.add(rec('data/a.txt', 10, 'x'), 'r1', 0).outcome).toBe('added');

@@ -47,11 +47,16 @@ export async function readSidecar(file: string): Promise<Sidecar | undefined> {
 }
 
 /** Atomically write a sidecar (temp file in `tmpDir`, then rename). */
-export async function writeSidecar(file: string, s: Sidecar, tmpDir: string): Promise<void> {
+export async function writeSidecar(
+  file: string,
+  s: Sidecar,
+  tmpDir: string,
+  ensureDir: (dir: string) => Promise<unknown> = (dir) => fs.mkdir(dir, { recursive: true }),
+): Promise<void> {
   const tmp = path.join(tmpDir, `meta-${randomBytes(12).toString('hex')}`);
   await fs.writeFile(tmp, JSON.stringify(s));
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await ensureDir(path.dirname(file));
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

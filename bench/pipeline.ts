@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:pipeline` — the whole local pipeline (source bucket → compressor → local
+ * replication → routers → a backup and a normal destination) on the embedded default, against
+ * the archive engine alone (`packFiles`) on the very same files. Each side runs in its own child
+ * process so its peak RSS is its own. Prints a markdown table.
+ *
+ *   npm run bench:pipeline [-- --small 10000 --scale 1 --seed 42]
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { LocalAppliance } from '../services/cli/appliance/LocalAppliance';
+import { listFiles, packFiles } from '../shared/archive';
+import { parseConfig, type Config } from '../shared/config';
+import { createLogger } from '../shared/observability';
+import { generateCorpus } from './corpus';
+
+const ROOT = resolve(__dirname, '..');
+const MB = 1e6;
+const SOURCE = { region: 'us-west-2', bucket: 'bench-source', prefix: 'data/' };
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+function benchConfig(): Config {
+  return parseConfig({
+    stack_name: 'bench',
+    replication_configuration: [
+      {
+        source: { region: SOURCE.region, bucket: SOURCE.bucket, prefix_filter: SOURCE.prefix, batch: { max_objects: 1000, max_bytes: 536870912, max_wait_seconds: 30 }, compression: { level: 3, threads: 2 } },
+        destinations: [
+          { region: 'eu-central-1', bucket: 'bench-backup', backup: true },
+          { region: 'ca-central-1', bucket: 'bench-normal', storage_class: 'STANDARD_IA' },
+        ],
+      },
+    ],
+  }).config;
+}
+
+/** Seeded pseudo-text of exactly `size` bytes (office-like, compressible). */
+function smallFile(seed: number, size: number): Buffer {
+  let x = seed * 2654435761 >>> 0;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) / 16777216;
+  const words = ['invoice', 'total', 'customer', 'amount', 'date', 'status', 'approved', 'pending', 'region', 'quarter'];
+  const parts: string[] = [];
+  let n = 0;
+  while (n < size) {
+    const s = `${words[Math.floor(rnd() * 10)]},${Math.floor(rnd() * 1e6)},${words[Math.floor(rnd() * 10)]}\n`;
+    parts.push(s);
+    n += s.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, size);
+}
+
+/** Loads files into the source bucket through the store, so S3-style events are queued (not timed). */
+async function load(dataDir: string, files: AsyncIterable<{ rel: string; size: number; body: () => Readable | Buffer }>): Promise<{ objects: number; bytes: number }> {
+  const appliance = new LocalAppliance({ config: benchConfig(), dataDir, logger: createLogger('bench', 'SILENT') });
+  await appliance.init();
+  await appliance.cycle(); // consume the s3:TestEvent from setting up notifications
+  const store = appliance.topology.store(SOURCE.region);
+  let objects = 0;
+  let bytes = 0;
+  for await (const f of files) {
+    await store.put(SOURCE.bucket, SOURCE.prefix + f.rel, f.body(), { size: f.size });
+    objects++;
+    bytes += f.size;
+  }
+  return { objects, bytes };
+}
+
+async function* smallFiles(count: number): AsyncIterable<{ rel: string; size: number; body: () => Buffer }> {
+  for (let i = 0; i < count; i++) yield { rel: `user${i % 50}@acme.example/folder${i % 97}/doc-${i}.csv`, size: 10_240, body: () => smallFile(i + 1, 10_240) };
+}
+
+async function* corpusFiles(dir: string): AsyncIterable<{ rel: string; size: number; body: () => Readable }> {
+  for (const f of await listFiles(dir)) {
+    if (f.relativeKey.startsWith('.')) continue;
+    yield { rel: f.relativeKey, size: f.size, body: () => createReadStream(join(dir, f.relativeKey)) };
+  }
+}
+
+/** Child: run the pipeline until idle; prints JSON. */
+async function childPipeline(dataDir: string): Promise<void> {
+  const appliance = new LocalAppliance({ config: benchConfig(), dataDir, logger: createLogger('bench', 'SILENT') });
+  await appliance.init();
+  const t0 = performance.now();
+  const run = await appliance.runUntilIdle();
+  const seconds = (performance.now() - t0) / 1000;
+  const objects = run.archived.reduce((n, a) => n + a.objects, 0);
+  const archiveBytes = run.archived.reduce((n, a) => n + a.bytesOut, 0);
+  process.stdout.write(JSON.stringify({ seconds, objects, archives: run.archived.length, archiveBytes, failures: appliance.failures, rssMB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+/** Child: the archive engine alone over the same files; prints JSON. */
+async function childEngine(dir: string, out: string): Promise<void> {
+  const t0 = performance.now();
+  const files = await listFiles(dir);
+  await packFiles(files, createWriteStream(out), { archiveName: 'bench.tar.zst', source: { region: SOURCE.region, bucket: SOURCE.bucket, prefix: SOURCE.prefix }, level: 3, threads: 2 });
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ seconds, archiveBytes: statSync(out).size, rssMB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+function child<T>(...args: string[]): T {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`child ${args[0]} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface Row {
+  name: string;
+  objects: number;
+  bytes: number;
+  pipeline: { seconds: number; archives: number; archiveBytes: number; failures: number; rssMB: number };
+  engine: { seconds: number; archiveBytes: number; rssMB: number };
+}
+
+async function scenario(name: string, files: AsyncIterable<{ rel: string; size: number; body: () => Readable | Buffer }>): Promise<Row> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-bench-pipeline-'));
+  try {
+    process.stderr.write(`${name}: loading the source bucket…\n`);
+    const { objects, bytes } = await load(dataDir, files);
+    const srcDir = join(dataDir, 'regions', SOURCE.region, SOURCE.bucket, SOURCE.prefix);
+    process.stderr.write(`${name}: archive engine alone…\n`);
+    const engine = child<Row['engine']>('--child-engine', srcDir, join(dataDir, 'engine.tar.zst'));
+    process.stderr.write(`${name}: pipeline…\n`);
+    const pipeline = child<Row['pipeline']>('--child-pipeline', dataDir);
+    if (pipeline.failures > 0) throw new Error(`${name}: the pipeline reported ${pipeline.failures} failures`);
+    return { name, objects, bytes, pipeline, engine };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  if (mode === '--child-pipeline') return childPipeline(process.argv[3]);
+  if (mode === '--child-engine') return childEngine(process.argv[3], process.argv[4]);
+
+  const small = arg('small', 10_000);
+  const corpusDir = join(ROOT, 'bench', '.corpus', 'office');
+  const corpus = await generateCorpus(corpusDir, { seed: arg('seed', 42), scale: arg('scale', 1) });
+  const rows = [await scenario(`${small} × 10 KB`, smallFiles(small)), await scenario(`office corpus (${corpus.files} files)`, corpusFiles(corpusDir))];
+
+  const f = (n: number, d = 1) => n.toFixed(d);
+  const lines = [
+    '| data set | objects | MB | pipeline s | objects/s | MB/s | archives | peak RSS MB | engine alone MB/s | engine RSS MB | pipeline ÷ engine |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const mbps = r.bytes / MB / r.pipeline.seconds;
+      const engineMbps = r.bytes / MB / r.engine.seconds;
+      return `| ${r.name} | ${r.objects} | ${f(r.bytes / MB)} | ${f(r.pipeline.seconds, 2)} | ${f(r.objects / r.pipeline.seconds, 0)} | ${f(mbps)} | ${r.pipeline.archives} | ${f(r.pipeline.rssMB, 0)} | ${f(engineMbps)} | ${f(r.engine.rssMB, 0)} | ${f(mbps / engineMbps, 2)} |`;
+    }),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n\nPipeline = compressor + local replication to 2 regions + routers (verify pass, unpack to the normal destination, copy + catalog to the backup). Engine alone = packFiles over the same source files, level 3, 2 threads.\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:pipeline: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
