@@ -136,5 +136,5 @@ export async function continueUpload(ctx: RouteContext, id: string): Promise<voi
     return;
   }
   sessions.delete(id);
-  createFile(ctx, s.user, s.meta, Buffer.concat(s.chunks), ctx.req.headers['content-type'], s.fields);
+  createFile(ctx, s.user, s.meta, Buffer.concat(s.chunks), ctx.req.headers['content-type'], ctx.url.searchParams.get('fields') ?? s.fields);
 }
