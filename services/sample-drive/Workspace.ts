@@ -46,6 +46,8 @@ export interface SampleFile {
   size?: number;
   content?: Content;
   canDownload: boolean;
+  /** Flagged as malware/abuse: alt=media needs acknowledgeAbuse=true, which only the owner may send. */
+  abusive?: boolean;
   /** Export links answer 403 exportSizeLimitExceeded. */
   exportTooLarge?: boolean;
   shortcutDetails?: { targetId: string; targetMimeType: string };

@@ -99,6 +99,9 @@ export function getFile(ctx: RouteContext, id: string): void {
     throw new ApiError(403, 'fileNotDownloadable', 'Only files with binary content can be downloaded. Use Export with Docs Editors files.');
   }
   if (!f.canDownload) throw new ApiError(403, 'cannotDownloadFile', 'The user does not have sufficient permissions to download this file.');
+  if (f.abusive && !(ctx.url.searchParams.get('acknowledgeAbuse') === 'true' && f.owners.includes(ctx.user))) {
+    throw new ApiError(403, 'cannotDownloadAbusiveFile', 'This file has been identified as malware or spam and cannot be downloaded.');
+  }
   const size = f.size ?? 0;
   const range = parseRange(ctx.req.headers.range, size);
   const start = range?.start ?? 0;

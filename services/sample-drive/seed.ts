@@ -65,10 +65,12 @@ export function seedWorkspace(opts: SeedOptions = {}): Workspace {
   const trashed = bin(alice, 'old-draft.txt', 'text/plain', undefined, 0, 'already trashed\n');
   trashed.trashed = true;
 
-  // bob: photos, a Site and a My Map, and a file shared with alice (backed up once, for bob)
+  // bob: photos, a file flagged as abusive (its owner may still download it), a Site and a My Map,
+  // and a file shared with alice (backed up once, for bob)
   const photos = folder(bob, 'Photos');
   const y2024 = folder(bob, '2024', photos.id);
   for (let i = 1; i <= 3; i++) bin(bob, `IMG_00${i}.jpg`, 'image/jpeg', y2024.id, 2000 + i * 100);
+  bin(bob, 'flagged.zip', 'application/zip', undefined, 600, undefined, { abusive: true });
   native(bob, 'Team Site', 'site');
   native(bob, 'Office Map', 'map');
   const plan = native(bob, 'Plan', 'spreadsheet');

@@ -122,10 +122,10 @@ export class DriveApi {
   }
 
   /** Opens a binary file's bytes from `offset` (Range) as a stream; retried until the headers arrive. */
-  async openMedia(fileId: string, offset: number): Promise<Readable> {
+  async openMedia(fileId: string, offset: number, acknowledgeAbuse = false): Promise<Readable> {
     const r = await this.call(
       'files.get(media)',
-      (o) => this.drive.files.get({ fileId, alt: 'media', supportsAllDrives: true }, { ...o, responseType: 'stream', headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} }),
+      (o) => this.drive.files.get({ fileId, alt: 'media', supportsAllDrives: true, ...(acknowledgeAbuse ? { acknowledgeAbuse } : {}) }, { ...o, responseType: 'stream', headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} }),
       this.opts.downloadTimeoutMs ?? 30 * 60_000,
     );
     const body = nodeStream(r.data);

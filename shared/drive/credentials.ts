@@ -96,7 +96,7 @@ export class AuthFactory {
 
   constructor(readonly credentials: DriveCredentials, readonly rootUrl?: string, readonly scopes: string[] = INGEST_SCOPES) {
     // Node's own fetch: gaxios would otherwise import node-fetch dynamically, which fails in VM sandboxes (jest).
-    this.transporter = new Gaxios({ fetchImplementation: globalThis.fetch });
+    this.transporter = new Gaxios({ fetchImplementation: globalThis.fetch, timeout: 60_000 });
     if (rootUrl) {
       const tokenUrl = `${rootUrl.replace(/\/?$/, '/')}token`;
       this.transporter.interceptors.request.add({

@@ -101,6 +101,24 @@ describe('Function: runDriveIngest (faults)', () => {
     });
   });
 
+  describe('Method: timeouts', () => {
+    it('times out a slow request and retries it', async () => {
+      // Prepare
+      faults([{ kind: 'slow', match: '/drive/v3/files\\?', times: 1, delayMs: 1500 }]);
+
+      // Act
+      const started = Date.now();
+      const r = await run({ userFilter: 'admin@acme.example', requestTimeoutMs: 200 });
+
+      // Assess
+      expect(sd.server.faults.fired.slow).toBe(1);
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(r.stats.retries).toBeGreaterThanOrEqual(1);
+      expect(r.subjects[0].status).toBe('ok');
+      expect(await keys(t.store, `${P}admin@acme.example/`)).toEqual([`${P}admin@acme.example/Policies/handbook.pdf`]);
+    });
+  });
+
   describe('Method: md5 check', () => {
     it('retries a download whose md5 disagrees, records the failure, and retries it next run', async () => {
       // Prepare
@@ -175,7 +193,7 @@ describe('Function: runDriveIngest (faults)', () => {
       // Assess
       expect(r1.subjects.some((s) => s.status === 'aborted')).toBe(true);
       expect(r1.stats.uploaded).toBeGreaterThan(0);
-      expect(r1.stats.uploaded).toBeLessThan(23);
+      expect(r1.stats.uploaded).toBeLessThan(24);
       expect(r2.subjects.every((s) => s.status === 'ok')).toBe(true);
       expect([...counting.contentPuts().values()].every((n) => n === 1)).toBe(true);
       expect(await keys(t.store, P)).toEqual(clean);

@@ -1,6 +1,7 @@
 /** Drive ingestion end to end: the real googleapis client against the sample Drive, into the local store. */
 import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
 import { decodeMetadataValue, formatRunReport, runDriveIngest, type DriveIngestOptions, type DriveRunReport } from '../../shared/drive';
+import { InMemoryMetrics } from '../../shared/observability';
 import { BUCKET, CountingStore, driveSource, fakeServiceAccount, keys, tempStore, type TempStore } from './helpers';
 
 const P = 'gdrive-backup/';
@@ -24,7 +25,8 @@ describe('Function: runDriveIngest', () => {
   describe('Method: full run', () => {
     it('stores every content kind under user_first keys and records what it cannot store', async () => {
       // Act
-      const r = await run();
+      const metrics = new InMemoryMetrics();
+      const r = await run({ metrics });
       const all = await keys(t.store, P);
 
       // Assess
@@ -48,8 +50,11 @@ describe('Function: runDriveIngest', () => {
         expect.objectContaining({ type: 'unavailable', path: 'Huge Export.docx', reason: expect.stringContaining('exportSizeLimitExceeded') }),
         expect.objectContaining({ type: 'excluded', path: 'scratch.tmp', reason: 'excluded by pattern *.tmp' }),
       ]));
-      expect(r.stats).toMatchObject({ total: 26, downloaded: 13, exported: 6, records: 4, uploaded: 23, unavailable: 2, skippedByRule: 1, failed: 0 });
+      expect(r.stats).toMatchObject({ total: 27, downloaded: 14, exported: 6, records: 4, uploaded: 24, unavailable: 2, skippedByRule: 1, failed: 0 });
+      expect(all).toContain(`${P}bob@acme.example/flagged.zip`); // flagged as abusive: the owner acknowledges and downloads it
       expect(formatRunReport(r)).toContain('alice@acme.example');
+      expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(24);
+      expect(metrics.get('DriveBytesUploaded', { source: 'acme' })).toBe(r.stats.bytes);
       const record = JSON.parse((await t.store.getRange(BUCKET, r.recordKey, 0, 1e6)).toString()) as DriveRunReport;
       expect(record.stats).toEqual(r.stats);
       const form = JSON.parse((await t.store.getRange(BUCKET, `${A}Projects/Shortcut to Roadmap.shortcut.json`, 0, 1e6)).toString());
@@ -125,7 +130,7 @@ describe('Function: runDriveIngest', () => {
       const r = await run({ dryRun: true });
 
       // Assess
-      expect(r.stats.uploaded).toBe(24); // a dry run cannot know that one export is too large
+      expect(r.stats.uploaded).toBe(25); // a dry run cannot know that one export is too large
       expect(await keys(t.store)).toEqual([]);
     });
   });

@@ -111,6 +111,22 @@ describe('Class: SampleDriveServer', () => {
     });
   });
 
+  describe('Method: files.get (abuse flag)', () => {
+    it('serves a file flagged as abusive only to its owner acknowledging the risk', async () => {
+      // Prepare
+      const bob = as('bob@acme.example');
+      const f = (await bob.files.list({ q: "name = 'flagged.zip'", fields: 'files(id)' }, opts)).data.files![0];
+
+      // Act
+      const refused = await failure(bob.files.get({ fileId: f.id!, alt: 'media' }, opts));
+      const ok = await bob.files.get({ fileId: f.id!, alt: 'media', acknowledgeAbuse: true }, { ...opts, responseType: 'arraybuffer' });
+
+      // Assess
+      expect(refused.response.data).toMatchObject({ error: { code: 403, errors: [{ reason: 'cannotDownloadAbusiveFile' }] } });
+      expect((ok.data as ArrayBuffer).byteLength).toBe(600);
+    });
+  });
+
   describe('Method: files.create', () => {
     it('accepts multipart uploads through googleapis', async () => {
       // Act

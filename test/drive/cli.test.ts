@@ -1,0 +1,68 @@
+/** `xregion ingest drive` and the drive-ingest ECS settings. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { registerDriveCommands } from '../../services/cli/commands/drive';
+import { readDriveIngestSettings } from '../../services/drive-ingest';
+import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
+import { LocalObjectStore } from '../../shared/storage/local/LocalObjectStore';
+import { BUCKET, keys } from './helpers';
+
+const CONFIG = {
+  drive_sources: [{ name: 'acme', domain: 'acme.example', admin_subject: 'admin@acme.example', target: { region: 'us-west-2', bucket: BUCKET, prefix: 'gdrive-backup/' } }],
+  replication_configuration: [{ source: { region: 'us-west-2', bucket: BUCKET, prefix_filter: 'gdrive-backup/' }, destinations: [{ region: 'eu-central-1', bucket: 'acme-backup-eu' }] }],
+};
+
+describe('Command: ingest drive', () => {
+  let sd: SampleDrive;
+  let dir: string;
+  beforeAll(async () => {
+    sd = await startSampleDrive({ largeFileBytes: 10_000 });
+    dir = mkdtempSync(join(tmpdir(), 'xregion-drive-cli-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+  });
+  afterAll(async () => {
+    await sd.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('backs one user up into the local appliance folder and prints the table', async () => {
+    // Prepare
+    const program = new Command().exitOverride();
+    registerDriveCommands(program);
+    const out: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
+
+    // Act
+    try {
+      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'bob@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+    }
+
+    // Assess
+    const store = new LocalObjectStore({ root: join(dir, 'data', 'regions', 'us-west-2') });
+    expect(await keys(store, 'gdrive-backup/bob@acme.example/Photos/')).toHaveLength(3);
+    expect(out.join('')).toMatch(/bob@acme\.example\s+full\s+ok/);
+  });
+});
+
+describe('Function: readDriveIngestSettings', () => {
+  it('reads the source for this region and the injected credentials', () => {
+    // Act
+    const s = readDriveIngestSettings({
+      AWS_REGION: 'us-west-2', XREGION_CONFIG: JSON.stringify(CONFIG),
+      XREGION_DRIVE_CREDENTIALS: JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 's', refresh_token: 'r' }),
+    });
+
+    // Assess
+    expect(s.source.name).toBe('acme');
+    expect(s.credentials.type).toBe('authorized_user');
+  });
+
+  it('names every missing variable', () => {
+    expect(() => readDriveIngestSettings({})).toThrow(/AWS_REGION[\s\S]*XREGION_CONFIG/);
+    expect(() => readDriveIngestSettings({ AWS_REGION: 'eu-west-1', XREGION_CONFIG: JSON.stringify(CONFIG) })).toThrow(/0 drive sources target eu-west-1/);
+  });
+});
