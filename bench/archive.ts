@@ -7,6 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ArchiveReader, ArchiveWriter, listFiles, LocalFileRangeReader, packFiles } from '../shared/archive';
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   const seed = arg('seed', 42);
   const runs = arg('runs', 5);
   const bigGib = arg('big-gib', 2);
+  const loadStart = loadavg()[0]!;
   const corpus = await generateCorpus(join(OUT, `office-s${seed}-x${scale}`), { seed, scale });
   const dir = corpus.dir;
   execFileSync('sh', ['-c', `tar -cf - -C "${dir}" . | cat > /dev/null`]); // warm the page cache for both sides
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   }
 
   const lines: string[] = [];
+  lines.push(`Load average (1 min) before the runs: ${loadStart.toFixed(2)}, after: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs (shared machine).`, '');
   lines.push(`Corpus: ${corpus.files} files, ${(corpus.bytes / MB).toFixed(1)} MB (seed ${seed}, scale ${scale}); level 3; best of ${runs} interleaved runs.`, '');
   lines.push('| packer | threads | time (s) | MB/s | files/s | archive (MB) | ratio | peak RSS (MB) |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -75,7 +75,8 @@ export class FrameCompressor {
     }
     const bindingPath = require.resolve('zstd-napi/binding');
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath, level } });
+      // execArgv [] : the worker is plain JS and must not boot the parent's loaders (tsx, jest).
+      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath, level } });
       const slot: Slot = { worker, busy: 0 };
       worker.unref();
       worker.on('message', (msg: { id: number; data?: ArrayBuffer; input: ArrayBuffer; error?: string }) => {
