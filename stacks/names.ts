@@ -35,21 +35,7 @@ export function kmsAliasArn(region: string, account: string, alias: string): str
   return `arn:aws:kms:${region}:${account}:${alias}`;
 }
 
-/** Glue/Athena identifiers: lower-case letters, digits and underscores. */
-export function glueName(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-}
-
-/** Glue database of a deployment's catalog: `{stack_name}_catalog`. */
-export const catalogDatabaseName = (stackName: string): string => `${glueName(stackName)}_catalog`;
-
-/** Glue table of one rule: its source bucket and prefix, e.g. `acme_drive_landing_gdrive_backup`. */
-export function catalogTableName(sourceBucket: string, prefix: string): string {
-  return glueName(`${sourceBucket}_${prefix}`).slice(0, 255);
-}
+export { catalogDatabaseName, catalogTableName, glueName } from '../shared/catalog/names';
 
 /** Athena workgroup of a deployment: `{stack_name}-catalog`. */
 export const athenaWorkGroupName = (stackName: string): string => `${stackName}-catalog`;

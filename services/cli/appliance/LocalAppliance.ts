@@ -16,6 +16,8 @@ export interface ApplianceOptions {
   config: Config;
   dataDir: string;
   logger?: ServiceLogger;
+  /** Clock of the compressors (archive creation time); tests pin it to a date. */
+  now?: () => number;
 }
 
 export interface CycleResult {
@@ -52,6 +54,7 @@ export class LocalAppliance {
           logger,
           waitSeconds: 0.2,
           flushWhenIdle: true,
+          ...(opts.now && { now: opts.now }),
         }),
       );
     }

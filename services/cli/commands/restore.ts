@@ -1,0 +1,216 @@
+/**
+ * `xregion restore`: one object by ranged reads of only its covering frames, or many (a user, a
+ * prefix, a catalog query) grouped by archive, to a folder, a bucket or a Drive folder. Safe by
+ * default: identical files are skipped, different ones are never overwritten without --overwrite.
+ */
+import { resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import type { CatalogQuery } from '../../../shared/catalog';
+import {
+  archiveRequests,
+  DirectoryTarget,
+  latestVersions,
+  ObjectStoreTarget,
+  parseAsOf,
+  parseS3Url,
+  relativePath,
+  RestoreRequestError,
+  runRestore,
+  selectionSql,
+  type CatalogRowRef,
+  type CatalogSelection,
+  type RestoreProgress,
+  type RestoreRequest,
+  type RestoreSummary,
+  type RestoreTarget,
+} from '../../../shared/restore';
+import { athenaOptions, athenaQuery, CliEnv, envOptions, type AthenaOptions, type EnvOptions } from './catalog';
+
+interface RestoreOptions extends EnvOptions, AthenaOptions {
+  to: string;
+  archive?: string;
+  key?: string;
+  objectPath?: string;
+  user?: string;
+  date?: string;
+  prefix?: string;
+  query?: string;
+  from?: string;
+  asOf?: string;
+  overwrite?: boolean;
+  concurrency: number;
+  stats?: boolean;
+  json?: boolean;
+  catalog?: string;
+  convert?: boolean;
+}
+
+/** The catalog to look rows up in: Athena, an S3 catalog bucket (copied), or the local one. */
+async function openCatalog(env: CliEnv, opts: RestoreOptions): Promise<CatalogQuery> {
+  if (opts.athena) return athenaQuery({ ...opts, region: opts.region ?? env.catalogRegion() });
+  if (opts.catalog) return env.s3Catalog(parseS3Url(opts.catalog));
+  if (env.aws) throw new RestoreRequestError('with --aws, catalog lookups need --catalog s3://catalog-bucket or --athena --workgroup W');
+  return env.localCatalog();
+}
+
+/** The backup bucket holding a row's archive: the rule's backup destination in the row's region. */
+function backupLocation(env: CliEnv, row: CatalogRowRef): { bucket: string; region: string } {
+  const targets = Array.isArray(row.target_buckets) ? row.target_buckets : JSON.parse(String(row.target_buckets)) as string[];
+  for (const r of env.config.replication_configuration) {
+    for (const d of r.destinations) if (d.backup && d.region === row.backup_region && targets.includes(d.bucket)) return { bucket: d.bucket, region: d.region };
+  }
+  throw new RestoreRequestError(`no backup destination in ${env.opts.config} for region ${row.backup_region} among ${targets.join(', ')}`);
+}
+
+async function planFromCatalog(env: CliEnv, opts: RestoreOptions, sel: CatalogSelection): Promise<RestoreRequest[]> {
+  const q = await openCatalog(env, opts);
+  let rows: CatalogRowRef[];
+  try {
+    rows = (await q.query(selectionSql(sel))).rows as unknown as CatalogRowRef[];
+  } finally {
+    await q.close();
+  }
+  const latest = latestVersions(rows, opts.asOf !== undefined ? parseAsOf(opts.asOf) : undefined);
+  if (latest.length === 0) throw new RestoreRequestError(`the catalog has no object matching the selection${opts.asOf ? ` backed up at or before ${opts.asOf}` : ''}`);
+  return archiveRequests(latest, (r) => backupLocation(env, r));
+}
+
+async function planFromNormal(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]> {
+  const from = parseS3Url(opts.from!);
+  if (opts.key !== undefined) return [{ kind: 'object', bucket: from.bucket, key: from.key + opts.key, path: opts.key }];
+  const store = env.storeFor({ bucket: from.bucket });
+  const out: RestoreRequest[] = [];
+  for await (const o of store.list(from.bucket, from.key + (opts.prefix ?? ''))) {
+    out.push({ kind: 'object', bucket: from.bucket, key: o.key, path: relativePath(o.key, from.key) });
+  }
+  if (out.length === 0) throw new RestoreRequestError(`nothing under ${opts.from}${opts.prefix ?? ''}`);
+  return out;
+}
+
+/** What the options ask for, as restore requests. */
+async function plan(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]> {
+  const modes = [opts.archive, opts.objectPath, opts.user, opts.prefix !== undefined && !opts.from ? opts.prefix : undefined, opts.query, opts.from].filter((v) => v !== undefined);
+  if (modes.length !== 1) throw new RestoreRequestError('give exactly one of --archive, --object-path, --user, --prefix, --query, --from');
+  if (opts.date !== undefined && opts.user === undefined) throw new RestoreRequestError('--date goes with --user');
+  if (opts.archive) {
+    const a = parseS3Url(opts.archive);
+    return [{ kind: 'archive', bucket: a.bucket, key: a.key, ...(opts.key !== undefined && { members: [{ relativeKey: opts.key, path: opts.key }] }) }];
+  }
+  if (opts.from) return planFromNormal(env, opts);
+  return planFromCatalog(env, opts, {
+    ...(opts.objectPath !== undefined && { objectPath: opts.objectPath }),
+    ...(opts.user !== undefined && { user: opts.user }),
+    ...(opts.date !== undefined && { date: opts.date }),
+    ...(opts.prefix !== undefined && { prefix: opts.prefix }),
+    ...(opts.query !== undefined && { query: opts.query }),
+  });
+}
+
+/** The target of `--to`: a folder, `s3://bucket/prefix`, or `drive://user@domain/folderId`. */
+async function target(env: CliEnv, to: string, _opts: RestoreOptions): Promise<RestoreTarget> {
+  if (to.startsWith('s3://')) {
+    const u = parseS3Url(to);
+    return new ObjectStoreTarget(env.storeFor({ bucket: u.bucket }), u.bucket, u.key);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(to)) throw new RestoreRequestError(`--to ${to}: unsupported target (a folder, s3://bucket/prefix or drive://user@domain/folderId)`);
+  return new DirectoryTarget(resolve(to));
+}
+
+function progressBar(): { update: (p: RestoreProgress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar({
+    stream: process.stderr,
+    hideCursor: true,
+    format: ' {bar} {files}/{filesTotal} files | {mb}/{mbTotal} MB | {rate} MB/s | ETA {eta_formatted}',
+    etaBuffer: 50,
+  });
+  const started = Date.now();
+  let running = false;
+  let last = 0;
+  const payload = (p: RestoreProgress) => ({
+    files: p.filesDone,
+    filesTotal: p.filesTotal,
+    mb: (p.bytesDone / 1e6).toFixed(1),
+    mbTotal: (p.bytesTotal / 1e6).toFixed(1),
+    rate: (p.bytesDone / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
+  });
+  return {
+    update: (p) => {
+      if (!running) {
+        bar.start(Math.max(1, p.bytesTotal), 0, payload(p));
+        running = true;
+      }
+      const now = Date.now();
+      if (now - last < 100 && p.filesDone < p.filesTotal) return;
+      last = now;
+      bar.update(p.bytesDone, payload(p));
+    },
+    stop: () => running && bar.stop(),
+  };
+}
+
+function printSummary(s: RestoreSummary, opts: RestoreOptions): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  } else {
+    for (const o of s.outcomes) if (o.status === 'conflict' || o.status === 'failed') process.stderr.write(`${o.status}: ${o.path}: ${o.error}\n`);
+    process.stderr.write(
+      `restored ${s.restored} file(s) (${s.bytesWritten} bytes), ${s.identical} already identical, ${s.conflicts} conflict(s), ${s.failed} failed, from ${s.archives} archive(s)\n`,
+    );
+  }
+  if (opts.stats) {
+    const pct = s.archiveBytes > 0 ? ((100 * s.bytesRead) / s.archiveBytes).toFixed(3) : 'n/a';
+    process.stderr.write(`read ${s.bytesRead} bytes of ${s.archiveBytes} archive bytes (${pct}%)\n`);
+  }
+}
+
+/** Runs a restore; returns the exit code (1 when anything failed or conflicted). */
+export async function runRestoreCommand(opts: RestoreOptions): Promise<number> {
+  const env = new CliEnv(opts);
+  const requests = await plan(env, opts);
+  const to = await target(env, opts.to, opts);
+  const bar = progressBar();
+  let summary: RestoreSummary;
+  try {
+    summary = await runRestore(requests, { storeFor: (w) => env.storeFor(w), target: to, overwrite: Boolean(opts.overwrite), concurrency: opts.concurrency, onProgress: bar.update });
+  } finally {
+    bar.stop();
+    await to.close?.();
+  }
+  printSummary(summary, opts);
+  return summary.failed + summary.conflicts > 0 ? 1 : 0;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be an integer 1..64');
+  return n;
+}
+
+export function registerRestoreCommands(program: Command): void {
+  const cmd = program
+    .command('restore')
+    .description('restore objects from backup archives (or a normal destination) to a folder, a bucket or Drive')
+    .requiredOption('--to <target>', './dir, s3://bucket/prefix or drive://user@domain/<folderId>')
+    .option('--archive <s3url>', 'one archive, s3://backup-bucket/key.tar.zst (with --key: one member)')
+    .option('--key <path>', 'member key relative to the rule prefix (with --archive or --from)')
+    .option('--object-path <key>', 'one object by its original key, looked up in the catalog')
+    .option('--user <email>', 'every object of a Drive user (catalog drive_user)')
+    .option('--date <YYYY-MM-DD>', 'with --user: only objects backed up that day')
+    .option('--prefix <prefix>', 'every object whose original key starts with this (with --from: under the --from prefix)')
+    .option('--query <sql>', 'catalog SQL returning object_path and backup_file')
+    .option('--from <s3url>', 'restore from a normal destination s3://bucket/prefix instead of archives')
+    .option('--as-of <date>', "each object's newest version backed up at or before this date (YYYY-MM-DD or ISO-8601)")
+    .option('--overwrite', 'replace existing files that differ')
+    .option('--concurrency <n>', 'archives restored at once', positiveInt, 4)
+    .option('--stats', 'print bytes read vs archive size')
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--catalog <s3url>', 'with --aws: the catalog bucket to look rows up in')
+    .option('--convert', 'with drive://: convert exported Office files back to Google formats');
+  envOptions(cmd);
+  athenaOptions(cmd);
+  cmd.action(async (opts: RestoreOptions) => {
+    process.exitCode = await runRestoreCommand(opts);
+  });
+}

@@ -1,0 +1,67 @@
+/** `xregion verify s3://backup-bucket[/prefix]`: audit archives against their manifests and the catalog. */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { parseS3Url } from '../../../shared/restore';
+import { formatSummary, verifyBackup, type VerifyOptions } from '../../../shared/verify';
+import { StatusLine } from '../progress';
+import { CliEnv, envOptions, type EnvOptions } from './catalog';
+
+interface VerifyCliOptions extends EnvOptions {
+  report?: string;
+  sample?: number;
+  catalog?: string;
+  noCatalog?: boolean;
+  json?: boolean;
+}
+
+/** Runs the audit; returns the exit code (1 on any finding). */
+export async function runVerifyCommand(url: string, opts: VerifyCliOptions & { catalog?: string | boolean }): Promise<number> {
+  const env = new CliEnv(opts);
+  const target = parseS3Url(url);
+  const store = env.storeFor({ bucket: target.bucket });
+  let catalog: VerifyOptions['catalog'];
+  if (typeof opts.catalog === 'string') {
+    const c = parseS3Url(opts.catalog);
+    catalog = { store: env.storeFor({ bucket: c.bucket }), bucket: c.bucket, prefix: c.key };
+  } else if (opts.catalog !== false && !env.aws) {
+    // The embedded default: the catalog bucket of the backup bucket's region.
+    const region = env.bucketRegion(target.bucket);
+    if (region && env.topology.hasBackupDestination(region)) catalog = { store: env.topology.store(region), bucket: env.topology.catalogBucket(region) };
+  }
+  const status = new StatusLine(process.stderr);
+  const report = await verifyBackup({
+    store,
+    bucket: target.bucket,
+    prefix: target.key,
+    ...(catalog && { catalog }),
+    ...(opts.sample !== undefined && { sample: opts.sample }),
+    onProgress: (p) => status.update(`verify: ${p.archivesDone}/${p.archivesTotal} archives, ${(p.bytes / 1e6).toFixed(1)} MB checked`),
+  });
+  status.clear();
+  if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(formatSummary(report));
+  return report.ok ? 0 : 1;
+}
+
+function sampleSize(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--sample must be a positive integer');
+  return n;
+}
+
+export function registerVerifyCommands(program: Command): void {
+  const cmd = program
+    .command('verify <s3url>')
+    .description('check every archive in a backup bucket: seek table, manifest, every member sha256, catalog rows; exit 1 on any finding')
+    .option('--report <file>', 'write the JSON report here')
+    .option('--json', 'print the JSON report on stdout')
+    .option('--sample <n>', 'check only n random members per archive (ranged reads)', sampleSize)
+    .option('--catalog <s3url>', 'catalog bucket to compare (default locally: the region\'s catalog bucket)')
+    .option('--no-catalog', 'do not compare the catalog');
+  envOptions(cmd);
+  cmd.action(async (url: string, opts: VerifyCliOptions) => {
+    process.exitCode = await runVerifyCommand(url, opts);
+  });
+}

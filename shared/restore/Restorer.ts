@@ -1,0 +1,226 @@
+/**
+ * Executes restore requests. Algorithm: (1) open every archive's index (tail reads only) and
+ * head every plain object, to know the files and bytes to come; (2) restore groups in parallel
+ * (p-limit), each archive's members one after another in offset order through a
+ * ForwardRangeReader, so only the frames covering the wanted members are fetched and no byte is
+ * fetched twice. Each file is first compared with what the target holds: identical files are
+ * skipped, different ones are conflicts unless `overwrite`. One bad member or object fails
+ * alone; the summary lists every outcome.
+ */
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import { ArchiveReader, validateMemberName, type ManifestObject } from '../archive';
+import { S3RangeReader, SHA256_METADATA_KEY, type ObjectStore } from '../storage';
+import { ForwardRangeReader } from './ForwardRangeReader';
+import type { ArchiveRequest, MemberRequest, ObjectRequest, RestoreRequest } from './plan';
+import type { RestoreTarget, TargetFile } from './targets/port';
+
+export interface RestorerOptions {
+  /** The object store holding a bucket (by its region when known). */
+  storeFor: (where: { bucket: string; region?: string }) => ObjectStore;
+  target: RestoreTarget;
+  /** Replace different existing files (default: refuse, report a conflict). */
+  overwrite?: boolean;
+  /** Archives/objects restored at once (default 4). */
+  concurrency?: number;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+/** Live counters for a progress bar. */
+export interface RestoreProgress {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export type OutcomeStatus = 'restored' | 'identical' | 'conflict' | 'failed';
+
+export interface RestoreOutcome {
+  path: string;
+  source: string;
+  status: OutcomeStatus;
+  size: number;
+  error?: string;
+}
+
+export interface RestoreSummary {
+  outcomes: RestoreOutcome[];
+  restored: number;
+  identical: number;
+  conflicts: number;
+  failed: number;
+  /** Bytes written to the target. */
+  bytesWritten: number;
+  /** Bytes fetched from archives (index + covering frames) and plain objects. */
+  bytesRead: number;
+  /** Total size of the archives touched. */
+  archiveBytes: number;
+  archives: number;
+}
+
+interface Job {
+  file: TargetFile;
+  source: string;
+  open: () => Promise<Readable>;
+}
+
+interface Group {
+  jobs: Job[];
+  failed: RestoreOutcome[];
+  fetched: () => number;
+  archiveBytes: number;
+}
+
+function fileOf(m: ManifestObject, path: string): TargetFile {
+  return {
+    path,
+    size: m.size,
+    sha256: m.sha256,
+    ...(m.content_type !== undefined && { contentType: m.content_type }),
+    metadata: m.metadata,
+    tags: m.tags,
+    ...(m.last_modified !== undefined && { lastModified: m.last_modified }),
+  };
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Restores everything requested into `opts.target`. Never throws for one file's failure. */
+export async function runRestore(requests: readonly RestoreRequest[], opts: RestorerOptions): Promise<RestoreSummary> {
+  const limit = pLimit(opts.concurrency ?? 4);
+  const groups = await Promise.all(requests.map((r) => limit(() => (r.kind === 'archive' ? openArchive(r, opts) : openObject(r, opts)))));
+  const progress: RestoreProgress = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
+  for (const g of groups) {
+    progress.filesTotal += g.jobs.length;
+    for (const j of g.jobs) progress.bytesTotal += j.file.size;
+  }
+  opts.onProgress?.({ ...progress });
+  const outcomes: RestoreOutcome[] = groups.flatMap((g) => g.failed);
+  await Promise.all(
+    groups.map((g) =>
+      limit(async () => {
+        for (const job of g.jobs) {
+          const outcome = await restoreOne(job, opts, (n) => {
+            progress.bytesDone += n;
+            opts.onProgress?.({ ...progress });
+          });
+          if (outcome.status !== 'restored') progress.bytesDone += job.file.size;
+          progress.filesDone++;
+          opts.onProgress?.({ ...progress });
+          outcomes.push(outcome);
+        }
+      }),
+    ),
+  );
+  const count = (s: OutcomeStatus) => outcomes.filter((o) => o.status === s).length;
+  return {
+    outcomes: outcomes.sort((a, b) => a.path.localeCompare(b.path)),
+    restored: count('restored'),
+    identical: count('identical'),
+    conflicts: count('conflict'),
+    failed: count('failed'),
+    bytesWritten: outcomes.filter((o) => o.status === 'restored').reduce((n, o) => n + o.size, 0),
+    bytesRead: groups.reduce((n, g) => n + g.fetched(), 0),
+    archiveBytes: groups.reduce((n, g) => n + g.archiveBytes, 0),
+    archives: requests.filter((r) => r.kind === 'archive').length,
+  };
+}
+
+async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) => void): Promise<RestoreOutcome> {
+  const base = { path: job.file.path, source: job.source, size: job.file.size };
+  try {
+    const state = await opts.target.check(job.file);
+    if (state === 'identical') return { ...base, status: 'identical' };
+    if (state === 'different' && !opts.overwrite) {
+      return { ...base, status: 'conflict', error: `${opts.target.describe(job.file.path)} exists with different content (use --overwrite)` };
+    }
+    const body = await job.open();
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        onBytes(chunk.length);
+        cb(null, chunk);
+      },
+    });
+    const piping = pipeline(body, counter);
+    // Wait for both sides: a failed write cleans up its partial file before we report.
+    const [w, p] = await Promise.allSettled([opts.target.write(job.file, counter), piping]);
+    if (w.status === 'rejected') throw w.reason;
+    if (p.status === 'rejected') throw p.reason;
+    return { ...base, status: 'restored' };
+  } catch (err) {
+    return { ...base, status: 'failed', error: message(err) };
+  }
+}
+
+async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Group> {
+  const source = `s3://${r.bucket}/${r.key}`;
+  const forward = new ForwardRangeReader(new S3RangeReader(opts.storeFor(r), r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {}));
+  const reader = new ArchiveReader(forward, r.key.slice(r.key.lastIndexOf('/') + 1));
+  const group: Group = { jobs: [], failed: [], fetched: () => forward.bytesFetched, archiveBytes: 0 };
+  let manifest;
+  try {
+    group.archiveBytes = await forward.size();
+    manifest = (await reader.readIndex()).manifest;
+  } catch (err) {
+    for (const m of r.members ?? [{ path: r.key }]) group.failed.push({ path: m.path, source, status: 'failed', size: 0, error: message(err) });
+    return group;
+  }
+  const byKey = new Map(manifest.objects.map((o) => [o.key, o]));
+  const byRelative = new Map(manifest.objects.map((o) => [o.relative_key, o]));
+  const wanted: MemberRequest[] = r.members ?? manifest.objects.map((o) => ({ objectPath: o.key, path: o.relative_key }));
+  const jobs: { m: ManifestObject; job: Job }[] = [];
+  for (const w of wanted) {
+    const m = w.objectPath !== undefined ? byKey.get(w.objectPath) : byRelative.get(w.relativeKey ?? '');
+    if (!m) {
+      group.failed.push({ path: w.path, source, status: 'failed', size: 0, error: `${w.objectPath ?? w.relativeKey} is not in the archive's manifest` });
+      continue;
+    }
+    try {
+      validateMemberName(w.path);
+    } catch (err) {
+      group.failed.push({ path: w.path, source, status: 'failed', size: m.size, error: message(err) });
+      continue;
+    }
+    jobs.push({ m, job: { file: fileOf(m, w.path), source: `${source}#${m.relative_key}`, open: () => reader.openMember(m.relative_key) } });
+  }
+  group.jobs = jobs.sort((a, b) => a.m.offset - b.m.offset).map((j) => j.job);
+  return group;
+}
+
+async function openObject(r: ObjectRequest, opts: RestorerOptions): Promise<Group> {
+  const store = opts.storeFor(r);
+  const source = `s3://${r.bucket}/${r.key}`;
+  let fetched = 0;
+  const group: Group = { jobs: [], failed: [], fetched: () => fetched, archiveBytes: 0 };
+  try {
+    validateMemberName(r.path);
+    const info = await store.head(r.bucket, r.key, { withTags: true });
+    const sha256 = info.sha256 ?? info.metadata[SHA256_METADATA_KEY];
+    if (!sha256) throw new Error(`${source} has no recorded sha256 (${SHA256_METADATA_KEY}); cannot verify it`);
+    const metadata = { ...info.metadata };
+    group.jobs.push({
+      file: {
+        path: r.path,
+        size: info.size,
+        sha256,
+        ...(info.contentType !== undefined && { contentType: info.contentType }),
+        metadata,
+        ...(info.tags && { tags: info.tags }),
+        lastModified: info.lastModified.toISOString(),
+      },
+      source,
+      open: async () => {
+        const { body } = await store.get(r.bucket, r.key, { ifMatch: info.etag });
+        body.on('data', (c: Buffer) => {
+          fetched += c.length;
+        });
+        return body;
+      },
+    });
+  } catch (err) {
+    group.failed.push({ path: r.path, source, status: 'failed', size: 0, error: message(err) });
+  }
+  return group;
+}

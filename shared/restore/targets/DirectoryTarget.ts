@@ -1,0 +1,69 @@
+/** Restores into a local folder: never outside it, never through a planted symlink, atomic rename. */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { safeExtractPath } from '../../archive';
+import { RestoreError } from '../errors';
+import type { RestoreTarget, TargetFile, TargetState } from './port';
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export class DirectoryTarget implements RestoreTarget {
+  private ready: Promise<void> | undefined;
+
+  constructor(readonly root: string) {}
+
+  describe(path: string): string {
+    return join(this.root, path);
+  }
+
+  private ensureRoot(): Promise<void> {
+    this.ready ??= mkdir(this.root, { recursive: true }).then(() => undefined);
+    return this.ready;
+  }
+
+  async check(file: TargetFile): Promise<TargetState> {
+    await this.ensureRoot();
+    const { path } = await safeExtractPath(this.root, file.path);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return 'absent';
+    if (!st.isFile() || st.size !== file.size) return 'different';
+    return (await sha256File(path)) === file.sha256 ? 'identical' : 'different';
+  }
+
+  async write(file: TargetFile, body: Readable): Promise<void> {
+    await this.ensureRoot();
+    const { path, tmp } = await safeExtractPath(this.root, file.path);
+    const hash = createHash('sha256');
+    let size = 0;
+    const digest = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, digest, createWriteStream(tmp, { flags: 'wx' }));
+      const got = hash.digest('hex');
+      if (size !== file.size || got !== file.sha256) {
+        throw new RestoreError(`${this.describe(file.path)}: restored ${size} bytes with sha256 ${got}, expected ${file.size} bytes with ${file.sha256}; not written`);
+      }
+      if (file.lastModified) {
+        const t = new Date(file.lastModified);
+        if (!Number.isNaN(t.getTime())) await utimes(tmp, t, t);
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+}
