@@ -5,9 +5,12 @@ import { Command } from 'commander';
 // Local stores do many small filesystem operations concurrently; libuv's default 4 threads queue them.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 import { registerArchiveCommands } from './commands/archive';
+import { registerCatalogCommands } from './commands/catalog';
 import { registerConfigCommands } from './commands/config';
 import { registerDriveCommands } from './commands/drive';
+import { registerRestoreCommands } from './commands/restore';
 import { registerStartCommand } from './commands/start';
+import { registerVerifyCommands } from './commands/verify';
 
 const program = new Command();
 program
@@ -21,6 +24,9 @@ registerArchiveCommands(program);
 registerConfigCommands(program);
 registerDriveCommands(program);
 registerStartCommand(program);
+registerCatalogCommands(program);
+registerRestoreCommands(program);
+registerVerifyCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`xregion: ${err instanceof Error ? err.message : String(err)}\n`);
