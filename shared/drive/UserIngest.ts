@@ -13,7 +13,7 @@ import { FILE_FIELDS, type DriveApi, type DriveFile } from './DriveApi';
 import { DriveAbortedError, DriveApiError, DriveChecksumError, DriveQuotaError, DriveStateError } from './errors';
 import { FolderTree } from './FolderTree';
 import { FOLDER_MIME } from './mimeTypes';
-import { buildKey, encodeMetadataValue, MAX_METADATA_PATH, withIdSuffix } from './paths';
+import { buildKey, encodeMetadataValue, MAX_METADATA_PATH, splitExt, withIdSuffix } from './paths';
 import { emptyStats, type DriveEvent, type SubjectReport } from './report';
 import { downloadBinary, downloadExport, type TransferOptions } from './transfer';
 import { STATE_ROOT, UserState, type IndexEntry } from './UserState';
@@ -48,6 +48,9 @@ export interface IngestContext {
 }
 
 const MAX_EVENTS = 1000;
+const MAX_KEY_BYTES = 1024;
+/** Where files whose key would pass S3's 1024-byte limit are stored, by id. */
+export const LONG_PATHS_DIR = '_long-paths';
 const FOLDERS_Q = `mimeType = '${FOLDER_MIME}' and trashed = false`;
 const FILES_Q = `mimeType != '${FOLDER_MIME}' and trashed = false`;
 
@@ -56,6 +59,8 @@ export class UserIngest {
   private readonly stop = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
   private readonly reserved = new Map<string, string>();
+  /** Files with a transfer in flight: a second change to one waits for the first to land. */
+  private readonly running = new Map<string, Promise<void>>();
   private fatal: Error | undefined;
   private state!: UserState;
   private tree!: FolderTree;
@@ -199,6 +204,8 @@ export class UserIngest {
   private async schedule(f: DriveFile, retry = false): Promise<void> {
     if (this.fatal) throw this.fatal;
     const id = f.id ?? '';
+    const busy = this.running.get(id);
+    if (busy) await busy;
     const s = this.report.stats;
     s.total += 1;
     const plan = planFile(f, this.ctx.source.export_formats);
@@ -225,13 +232,18 @@ export class UserIngest {
       const dir = basePath.includes('/') ? basePath.slice(0, basePath.lastIndexOf('/') + 1) : '';
       path = `${dir}${withIdSuffix(plan.name, id)}`;
     }
+    let key = buildKey(this.ctx.source.key_layout, this.ctx.source.target.prefix, this.subject.ownerSegment, path, this.ctx.backupDate);
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      // S3 keys stop at 1024 bytes: park the file under its id (its real path is in metadata and the index).
+      path = `${LONG_PATHS_DIR}/${withIdSuffix(splitExt(plan.name)[1] ? `file${splitExt(plan.name)[1]}` : 'file', id)}`;
+      key = buildKey(this.ctx.source.key_layout, this.ctx.source.target.prefix, this.subject.ownerSegment, path, this.ctx.backupDate);
+    }
     this.reserved.set(path, id);
-    const key = buildKey(this.ctx.source.key_layout, this.ctx.source.target.prefix, this.subject.ownerSegment, path, this.ctx.backupDate);
     const alsoAt = (f.parents?.length ?? 0) > 1 ? await Promise.all(f.parents!.slice(1).map((p) => this.tree.folderPath(p))) : undefined;
     if (alsoAt) this.event({ type: 'also_at', fileId: id, path, reason: `also in ${alsoAt.map((a) => a || '/').join(', ')}` });
     const entry: IndexEntry = { key, kind: plan.kind, rev, md5: f.md5Checksum ?? undefined, modifiedTime: f.modifiedTime ?? undefined, path, basePath, alsoAt };
     const moved = live && prev.rev === rev && prev.key !== key && !retry;
-    await this.enqueue(() => this.transfer(f, plan, entry, moved ? prev : undefined));
+    await this.enqueue(id, () => this.transfer(f, plan, entry, moved ? prev : undefined));
   }
 
   private async unavailable(f: DriveFile, path: string, reason: string): Promise<void> {
@@ -244,12 +256,16 @@ export class UserIngest {
     }
   }
 
-  private async enqueue(task: () => Promise<void>): Promise<void> {
+  private async enqueue(id: string, task: () => Promise<void>): Promise<void> {
     // Bounded look-ahead: at most downloads + uploads + a few queued files per subject.
     while (this.inflight.size >= this.ctx.source.concurrency * 3) await Promise.race(this.inflight);
     if (this.fatal) throw this.fatal;
-    const p: Promise<void> = task().finally(() => this.inflight.delete(p));
+    const p: Promise<void> = task().finally(() => {
+      this.inflight.delete(p);
+      if (this.running.get(id) === p) this.running.delete(id);
+    });
     this.inflight.add(p);
+    this.running.set(id, p);
   }
 
   private async drain(): Promise<void> {
@@ -259,18 +275,19 @@ export class UserIngest {
 
   private metadata(f: DriveFile, path: string, md5?: string): Record<string, string> {
     const enc = encodeMetadataValue;
-    const encPath = enc(path);
+    const encPath = enc(path, MAX_METADATA_PATH);
+    const truncated = encPath.length < enc(path).length;
     const m: Record<string, string> = {
       'drive-file-id': f.id ?? '',
       'drive-owner': enc(f.owners?.[0]?.emailAddress ?? (this.subject.driveId ? `shared-drive:${this.subject.driveId}` : this.subject.email)),
       'drive-user': enc(this.subject.email),
-      'drive-path': encPath.length > MAX_METADATA_PATH ? encPath.slice(0, MAX_METADATA_PATH).replace(/%[0-9A-F]?$/, '') : encPath,
+      'drive-path': encPath,
       'drive-mime-type': enc(f.mimeType ?? ''),
       'drive-modified-time': f.modifiedTime ?? '',
       'backup-timestamp': this.ctx.backupDate.toISOString(),
     };
     if (md5) m['drive-md5'] = md5;
-    if (encPath.length > MAX_METADATA_PATH) m['drive-path-truncated'] = 'true';
+    if (truncated) m['drive-path-truncated'] = 'true';
     return m;
   }
 
@@ -305,7 +322,7 @@ export class UserIngest {
         return;
       }
       if (await this.ctx.uploadLimit(() => this.adoptExisting(f, entry))) return;
-      const metadata = this.metadata(f, entry.path ?? '', plan.kind === 'binary' ? f.md5Checksum ?? undefined : undefined);
+      const metadata = this.metadata(f, entry.basePath ?? entry.path ?? '', plan.kind === 'binary' ? f.md5Checksum ?? undefined : undefined);
       if (movedFrom) {
         // Same bytes under a new name or folder: copy server-side instead of downloading again.
         const r = await this.ctx.uploadLimit(() => this.ctx.store.copy({ bucket, key: movedFrom.key }, { bucket, key: entry.key }, { replaceMetadata: true, contentType: plan.contentType, metadata }));

@@ -67,12 +67,17 @@ export function matchesPattern(pattern: string, name: string, path: string): boo
  * S3 user metadata must be ASCII. Values are percent-encoded (RFC 3986 style, UTF-8): every byte
  * outside printable ASCII, and '%' itself, so `decodeURIComponent(value)` always restores it.
  */
-export function encodeMetadataValue(v: string): string {
+export function encodeMetadataValue(v: string, maxLength = Infinity): string {
   let out = '';
   for (const ch of v) {
     const code = ch.codePointAt(0)!;
-    if (code >= 0x20 && code < 0x7f && ch !== '%') out += ch;
-    else out += encodeURIComponent(ch).replace(/'/g, '%27');
+    let piece: string;
+    if (code >= 0x20 && code < 0x7f && ch !== '%') piece = ch;
+    else if (code >= 0xd800 && code <= 0xdfff) piece = '%EF%BF%BD'; // a lone surrogate: U+FFFD
+    else piece = encodeURIComponent(ch);
+    // Cut only between characters, so a truncated value still decodes.
+    if (out.length + piece.length > maxLength) break;
+    out += piece;
   }
   return out;
 }

@@ -113,6 +113,21 @@ describe('Function: runDriveIngest', () => {
       expect(all.some((k) => k.includes('admin@'))).toBe(false);
     });
 
+    it('parks a file whose key would pass 1024 bytes under its id, keeping the path in metadata', async () => {
+      // Prepare
+      const long = `${'ü'.repeat(520)}.txt`;
+      const f = sd.server.ws.create({ name: long, mimeType: 'text/plain', owner: 'bob@acme.example', content: { kind: 'buffer', data: Buffer.from('long\n') } });
+
+      // Act
+      await run({ userFilter: 'bob@acme.example' });
+
+      // Assess
+      const key = `${P}bob@acme.example/_long-paths/file [${f.id}].txt`;
+      const info = await t.store.head(BUCKET, key);
+      expect(info.metadata['drive-path-truncated']).toBe('true');
+      expect(decodeMetadataValue(info.metadata['drive-path'])).toBe(long.slice(0, 170)); // 1024 encoded bytes ≈ 170 'ü'
+    });
+
     it('skips files over max_file_size_mb', async () => {
       // Prepare
       sd.server.ws.setContent([...sd.server.ws.files.values()].find((f) => f.name === 'big-video.mp4')!, { kind: 'generated', size: 1024 * 1024 + 1, seed: 1 });
@@ -160,6 +175,15 @@ describe('Function: runDriveIngest', () => {
       expect(await keys(t.store, `${A}Projects/Reports/q1.pdf`)).toHaveLength(1); // backup kept
       expect(await keys(t.store, `${A}my notes 2025.txt`)).toHaveLength(1);
       expect((await t.store.getRange(BUCKET, `${A}Projects/Reports/notes.txt`, 0, 100)).toString()).toBe('notes edited in round 1\n');
+
+      // Act: a file changed twice shows up twice in one changes page; it is uploaded once
+      const notes = [...sd.server.ws.files.values()].find((f) => f.name === 'notes.txt')!;
+      sd.server.ws.update(notes, (f) => sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v2\n') }));
+      sd.server.ws.update(notes, (f) => sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v3\n') }));
+      const putsBefore = counting.puts.get(`${A}Projects/Reports/notes.txt`);
+      const twice = await run({ store: counting });
+      expect(twice.stats).toMatchObject({ uploaded: 1, skippedUnchanged: 1 });
+      expect(counting.puts.get(`${A}Projects/Reports/notes.txt`)).toBe(putsBefore! + 1);
 
       // Act: a third run with no changes does nothing
       const r3 = await run({ store: counting });
