@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 /** `xregion`: the operator CLI. Each command lives in its own module under ./commands. */
 import { Command } from 'commander';
-
-// Local stores do many small filesystem operations concurrently; libuv's default 4 threads queue them.
-process.env.UV_THREADPOOL_SIZE ??= '16';
 import { registerArchiveCommands } from './commands/archive';
 import { registerCatalogCommands } from './commands/catalog';
 import { registerConfigCommands } from './commands/config';
@@ -11,6 +8,10 @@ import { registerDriveCommands } from './commands/drive';
 import { registerRestoreCommands } from './commands/restore';
 import { registerStartCommand } from './commands/start';
 import { registerVerifyCommands } from './commands/verify';
+
+// Local stores do many small filesystem operations concurrently; libuv's default 4 threads queue them
+// (the pool starts on first use, after these imports).
+process.env.UV_THREADPOOL_SIZE ??= '16';
 
 const program = new Command();
 program

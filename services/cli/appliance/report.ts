@@ -54,7 +54,8 @@ export function totals(appliance: LocalAppliance, run: CycleResult): ReportTotal
 /** The human report printed at the end of `xregion start`. */
 export function formatReport(appliance: LocalAppliance, run: CycleResult, elapsedMs: number, cwd = process.cwd()): string {
   const t = totals(appliance, run);
-  const dataDir = relative(cwd, appliance.topology.dataDir) || '.';
+  const rel = relative(cwd, appliance.topology.dataDir);
+  const dataDir = rel.startsWith('..') ? appliance.topology.dataDir : rel || '.';
   const ratio = t.archiveBytes > 0 ? `${(t.objectBytes / t.archiveBytes).toFixed(2)}×` : 'n/a';
   const lines = [
     `xregion local pipeline: done in ${(elapsedMs / 1000).toFixed(1)} s`,

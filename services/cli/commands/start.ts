@@ -63,7 +63,8 @@ export async function runStart(opts: StartOptions): Promise<number> {
           await appliance.topology.store(rule.source.region).scanForNewFiles(rule.source.bucket, { prefix: rule.source.prefix_filter });
         }
         const r = await appliance.runUntilIdle();
-        if (r.archived.length || r.routed.length) process.stderr.write(`\n${r.archived.reduce((n, a) => n + a.objects, 0)} new objects → ${r.routed.length} archives routed\n`);
+        const fresh = r.archived.reduce((n, a) => n + a.objects, 0);
+        if (fresh || r.routed.length) process.stderr.write(`${fresh} new object${fresh === 1 ? '' : 's'} archived; ${r.routed.length} archive deliver${r.routed.length === 1 ? 'y' : 'ies'} to target regions\n`);
         merge(run, r);
         await new Promise((res) => setTimeout(res, 1000));
       }
