@@ -17,8 +17,16 @@ async function sha256File(path: string): Promise<string> {
 
 export class DirectoryTarget implements RestoreTarget {
   private ready: Promise<void> | undefined;
+  /** safeExtractPath checks then creates each folder: one resolution at a time, or parallel restores race on mkdir. */
+  private resolving: Promise<unknown> = Promise.resolve();
 
   constructor(readonly root: string) {}
+
+  private resolvePath(path: string): Promise<{ path: string; tmp: string }> {
+    const next = this.resolving.then(() => safeExtractPath(this.root, path));
+    this.resolving = next.catch(() => undefined);
+    return next;
+  }
 
   describe(path: string): string {
     return join(this.root, path);
@@ -31,7 +39,7 @@ export class DirectoryTarget implements RestoreTarget {
 
   async check(file: TargetFile): Promise<TargetState> {
     await this.ensureRoot();
-    const { path } = await safeExtractPath(this.root, file.path);
+    const { path } = await this.resolvePath(file.path);
     const st = await lstat(path).catch(() => undefined);
     if (!st) return 'absent';
     if (!st.isFile() || st.size !== file.size) return 'different';
@@ -40,7 +48,7 @@ export class DirectoryTarget implements RestoreTarget {
 
   async write(file: TargetFile, body: Readable): Promise<void> {
     await this.ensureRoot();
-    const { path, tmp } = await safeExtractPath(this.root, file.path);
+    const { path, tmp } = await this.resolvePath(file.path);
     const hash = createHash('sha256');
     let size = 0;
     const digest = new Transform({
