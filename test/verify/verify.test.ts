@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArchiveReader, LocalFileRangeReader } from '../../shared/archive';
+import { verifyBackup } from '../../shared/verify';
+import { BACKUP, buildCatalogFixture, cli, type CatalogFixture } from '../restore/catalogFixture';
+
+let f: CatalogFixture;
+beforeAll(async () => {
+  f = await buildCatalogFixture();
+}, 60_000);
+afterAll(() => f?.cleanup());
+
+const archiveFile = (key: string) => join(f.dataDir, 'regions', BACKUP.region, BACKUP.bucket, key);
+
+describe('Command: xregion verify', () => {
+  it('a clean backup: every member checked, catalog consistent, exit 0 and a JSON report', async () => {
+    const report = join(mkdtempSync(join(tmpdir(), 'xregion-verify-')), 'report.json');
+    const r = await cli(['verify', `s3://${BACKUP.bucket}`, '--report', report, '--config', f.configFile, '--data-dir', f.dataDir]);
+    expect(r.stderr).toMatch(/OK: no findings/);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    const members = f.manifests.reduce((n, a) => n + a.manifest.objects.length, 0);
+    expect(json).toMatchObject({ ok: true, archives: f.manifests.length, membersChecked: members, catalogChecked: true, catalogRows: members, findings: [] });
+  });
+});
+
+describe('Function: verifyBackup', () => {
+  const catalog = () => ({ store: f.backupStore, bucket: f.catalogBucket });
+
+  it('--sample checks N random members per archive through ranged reads', async () => {
+    const r = await verifyBackup({ store: f.backupStore, bucket: BACKUP.bucket, sample: 1, random: () => 0 });
+    expect(r).toMatchObject({ ok: true, mode: 'sample', membersChecked: f.manifests.length });
+  });
+
+  it('names the corrupted member and the failed check; the CLI exits 1', async () => {
+    // Prepare: flip one byte in the frame holding notes.txt (in place; restored afterwards)
+    const a = f.manifests.find((m) => m.manifest.objects.some((o) => o.key.endsWith('notes.txt')))!;
+    const file = archiveFile(a.key);
+    const original = readFileSync(file);
+    const rr = new LocalFileRangeReader(file);
+    const { seekTable, manifest } = await new ArchiveReader(rr).readIndex();
+    await rr.close();
+    const notes = manifest.objects.find((o) => o.key.endsWith('notes.txt'))!;
+    const frame = seekTable.frames.find((fr) => fr.decompressedOffset <= notes.offset && notes.offset < fr.decompressedOffset + fr.decompressedSize)!;
+    const damaged = Buffer.from(original);
+    damaged[frame.compressedOffset + Math.floor(frame.compressedSize / 2)] ^= 0x5a;
+    writeFileSync(file, damaged);
+    try {
+      // Act
+      const r = await verifyBackup({ store: f.backupStore, bucket: BACKUP.bucket, catalog: catalog() });
+      const cliRun = await cli(['verify', `s3://${BACKUP.bucket}`, '--config', f.configFile, '--data-dir', f.dataDir]);
+      // Assess
+      expect(r.ok).toBe(false);
+      const hit = manifest.objects.filter((o) => o.header_offset < frame.decompressedOffset + frame.decompressedSize && o.offset + o.size > frame.decompressedOffset);
+      expect(r.findings.map((x) => [x.kind, x.archive, x.member])).toEqual(hit.map((o) => ['member-corrupt', a.key, `objects/${o.relative_key}`]).sort((x, y) => x[2]!.localeCompare(y[2]!)));
+      for (const x of r.findings) expect(['zstd', 'sha256']).toContain(x.check);
+      expect(cliRun.code).toBe(1);
+      expect(cliRun.stderr).toContain('member-corrupt');
+      expect(cliRun.stderr).toContain('notes.txt');
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('finds missing, extra and different catalog rows, and rows of archives that are gone', async () => {
+    // Prepare: edit one catalog file, add a row for a deleted archive
+    let catalogFile = '';
+    for await (const o of f.backupStore.list(f.catalogBucket)) if (o.key.includes('day=23')) catalogFile = o.key;
+    const path = join(f.dataDir, 'regions', BACKUP.region, f.catalogBucket, catalogFile);
+    const original = readFileSync(path, 'utf8');
+    const rows = original.trim().split('\n').map((l) => JSON.parse(l));
+    const [dropped, changed] = rows;
+    const extra = { ...rows[0], object_path: 'data/ghost.txt', object_name: 'ghost.txt' };
+    const gone = { ...rows[0], archive_key: 'data/backup_1_gone.tar.zst', backup_file: 'backup_1_gone.tar.zst' };
+    const edited = [{ ...changed, sha256: '0'.repeat(64), object_size: 1 }, ...rows.slice(2), extra, gone];
+    writeFileSync(path, edited.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    try {
+      // Act
+      const r = await verifyBackup({ store: f.backupStore, bucket: BACKUP.bucket, catalog: catalog() });
+      // Assess
+      const summary = r.findings.map((x) => [x.kind, x.archive, x.member ?? '', x.check ?? '']);
+      expect(summary).toEqual(
+        expect.arrayContaining([
+          ['catalog-row-missing', dropped.archive_key, dropped.object_path, ''],
+          ['catalog-row-differs', changed.archive_key, changed.object_path, 'object_size,sha256'],
+          ['catalog-row-extra', extra.archive_key, 'data/ghost.txt', ''],
+          ['catalog-archive-missing', 'data/backup_1_gone.tar.zst', '', ''],
+        ]),
+      );
+      expect(r.findings).toHaveLength(4);
+    } finally {
+      writeFileSync(path, original);
+    }
+  });
+});
