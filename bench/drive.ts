@@ -8,11 +8,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSampleDrive } from '../services/sample-drive';
+import { sampleCredentials, startSampleDrive } from '../services/sample-drive';
 import { parseConfig } from '../shared/config';
 import { runDriveIngest } from '../shared/drive';
 import { LocalObjectStore } from '../shared/storage/local/LocalObjectStore';
-import { sampleCredentials } from '../services/sample-drive';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -139,8 +139,8 @@ export class Workspace {
       id: this.newId(), parents: parent ? [parent] : [this.roots.get(owner) ?? ''], owners: rest.driveId ? [] : [owner], sharedWith: [],
       createdTime: now, modifiedTime: now, trashed: false, version: 1, canDownload: true, ...rest,
     };
+    // Native Docs have no headRevisionId or md5 in Drive v3; only binary content gets them.
     if (file.content) this.setContent(file, file.content);
-    else if (file.mimeType in EXPORTABLE) file.headRevisionId = undefined;
     this.files.set(file.id, file);
     this.logChange(file);
     return file;

@@ -108,6 +108,7 @@ export function compileQuery(q: string | undefined, user: string): Predicate {
           default: throw new QueryError(`unsupported field '${field}'`);
         }
       };
+      // Probe once so an unsupported field fails at compile time (400), not per file.
       get({ trashed: false, mimeType: '', name: '', modifiedTime: '', createdTime: '' } as SampleFile);
       const want = valTok.t === 'word' && (val === 'true' || val === 'false') ? val === 'true' : val;
       switch (op) {
