@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbCatalogQuery, catalogTableName, type CatalogQuery } from '../../shared/catalog';
+import { DuckDbCatalogQuery, catalogTableName, substituteGuideTable, type CatalogQuery } from '../../shared/catalog';
 import { archivedObjects, buildCatalogFixture, cli, PREFIX, SOURCE, type CatalogFixture } from '../restore/catalogFixture';
 
 /** The guide's queries, split on blank-line-separated statements (comments dropped). */
@@ -120,5 +120,13 @@ describe('Command: xregion catalog query', () => {
     const bad = await cli([...base, 'SELECT nope FROM catalog_table_name']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/nope/);
+  });
+});
+
+describe('Function: substituteGuideTable', () => {
+  it('replaces the bare identifier, never inside string literals', () => {
+    expect(substituteGuideTable("SELECT * FROM catalog_table_name WHERE object_name = 'catalog_table_name' AND x = 'it''s'", 'db_t')).toBe(
+      "SELECT * FROM db_t WHERE object_name = 'catalog_table_name' AND x = 'it''s'",
+    );
   });
 });
