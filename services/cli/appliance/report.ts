@@ -52,13 +52,14 @@ export function totals(appliance: LocalAppliance, run: CycleResult): ReportTotal
 }
 
 /** The human report printed at the end of `xregion start`. */
-export function formatReport(appliance: LocalAppliance, run: CycleResult, elapsedMs: number, cwd = process.cwd()): string {
+export function formatReport(appliance: LocalAppliance, run: CycleResult, elapsedMs: number, cwd = process.cwd(), ingestLines: string[] = []): string {
   const t = totals(appliance, run);
   const rel = relative(cwd, appliance.topology.dataDir);
   const dataDir = rel.startsWith('..') ? appliance.topology.dataDir : rel || '.';
   const ratio = t.archiveBytes > 0 ? `${(t.objectBytes / t.archiveBytes).toFixed(2)}×` : 'n/a';
   const lines = [
     `xregion local pipeline: done in ${(elapsedMs / 1000).toFixed(1)} s`,
+    ...ingestLines,
     `  objects in      ${t.objects} (${formatBytes(t.objectBytes)})${t.skipped ? `, ${t.skipped} skipped` : ''}`,
     `  archives        ${t.archives} (${formatBytes(t.archiveBytes)}), compression ratio ${ratio}`,
     `  destinations`,

@@ -5,6 +5,8 @@ import { ConfigError, readConfig, formatIssue } from '../../../shared/config';
 import { LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
 import { formatReport } from '../appliance/report';
 import { writeSampleData } from '../appliance/sampleData';
+import { formatRunReport, type DriveRunReport } from '../../../shared/drive';
+import { ingestFromSampleDrive } from '../appliance/sampleDriveIngest';
 import { StatusLine } from '../progress';
 
 interface StartOptions {
@@ -12,6 +14,8 @@ interface StartOptions {
   dataDir: string;
   watch?: boolean;
   sample: boolean;
+  drive: boolean;
+  simulateChanges?: boolean;
 }
 
 async function isEmpty(appliance: LocalAppliance): Promise<boolean> {
@@ -38,7 +42,17 @@ export async function runStart(opts: StartOptions): Promise<number> {
   await appliance.init();
   const status = new StatusLine(process.stderr);
 
-  if (opts.sample && (await isEmpty(appliance))) {
+  let driveReports: DriveRunReport[] = [];
+  if (config.drive_sources.length > 0 && opts.drive) {
+    status.update('starting the sample Drive server…');
+    const run = await ingestFromSampleDrive(config, appliance.topology, {
+      simulateChanges: Boolean(opts.simulateChanges),
+      onProgress: (subject, r) => status.update(`drive-ingest: ${subject}: ${r.stats.total} files seen, ${r.stats.uploaded} uploaded, ${r.stats.skippedUnchanged} unchanged`),
+    });
+    driveReports = run.reports;
+    if (run.changes.length) status.done(`sample Drive: applied edit round ${run.rounds}: ${run.changes.join('; ')}`);
+    for (const r of driveReports) status.done(`drive-ingest ${r.source}:\n${formatRunReport(r)}`);
+  } else if (opts.sample && (await isEmpty(appliance))) {
     const rule = config.replication_configuration[0];
     status.update(`source bucket s3://${rule.source.bucket}/${rule.source.prefix_filter} is empty: writing the sample data set`);
     let n = 0;
@@ -74,7 +88,8 @@ export async function runStart(opts: StartOptions): Promise<number> {
     status.clear();
   }
 
-  process.stdout.write(`${formatReport(appliance, run, Date.now() - started)}\n`);
+  const drive = driveReports.map((r) => `  drive ${r.source}: ${r.stats.total} files, ${r.stats.uploaded} uploaded, ${r.stats.skippedUnchanged} unchanged, ${r.stats.failed} failed (run record s3://${config.drive_sources.find((d) => d.name === r.source)?.target.bucket}/${r.recordKey})`);
+  process.stdout.write(`${formatReport(appliance, run, Date.now() - started, process.cwd(), drive)}\n`);
   const dead = await appliance.deadLetters();
   if (appliance.failures > 0 || dead.length > 0) {
     process.stderr.write(`\n${appliance.failures} failure(s); dead-letter queues: ${dead.map((d) => `${d.queue}=${d.depth}`).join(', ') || 'empty'}. Failed work is retried on the next run.\n`);
@@ -91,7 +106,9 @@ export function registerStartCommand(program: Command): void {
     .option('-c, --config <path>', 'replication config', 'replication_config.json')
     .option('--data-dir <dir>', 'where the local regions, buckets and queues live', '.xregion')
     .option('--watch', 'keep running and process files dropped into the source bucket folder')
-    .option('--no-sample', 'do not generate sample data when the source bucket is empty')
+    .option('--no-sample', 'do not generate sample data when the source bucket is empty (configs without drive_sources)')
+    .option('--no-drive', 'skip the sample Drive server and the Drive ingest')
+    .option('--simulate-changes', 'apply the next round of scripted edits in the sample Drive before ingesting')
     .action(async (opts: StartOptions) => {
       try {
         process.exitCode = await runStart(opts);

@@ -1,0 +1,65 @@
+/** `xregion start` end to end: sample Drive → drive-ingest → compressor → replication → routers. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStart } from '../../services/cli/commands/start';
+import { LocalTopology } from '../../services/cli/appliance/LocalTopology';
+import { loadConfig } from '../../shared/config';
+
+const CONFIG = join(__dirname, '..', '..', 'replication_config.json');
+
+async function keys(topology: LocalTopology, region: string, bucket: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of topology.store(region).list(bucket, prefix)) out.push(o.key);
+  return out.sort();
+}
+
+describe('Command: xregion start (with the sample Drive)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-start-'));
+  const config = loadConfig(CONFIG);
+  const topology = new LocalTopology(config, dataDir);
+  const rule = config.replication_configuration[0];
+  const normal = rule.destinations.find((d) => !d.backup)!;
+  const backup = rule.destinations.find((d) => d.backup)!;
+  let stdout = '';
+  beforeAll(() => {
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += chunk.toString();
+      return true;
+    });
+    jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const run = (simulateChanges = false) => runStart({ config: CONFIG, dataDir, sample: true, drive: true, simulateChanges });
+
+  it('backs up the sample workspace and delivers every file to both destinations', async () => {
+    // Act
+    expect(await run()).toBe(0);
+    // Assess
+    const source = (await keys(topology, rule.source.region, rule.source.bucket, rule.source.prefix_filter));
+    expect(source.length).toBeGreaterThan(20);
+    expect(source.some((k) => k.startsWith('gdrive-backup/alice@acme.example/'))).toBe(true);
+    expect(await keys(topology, normal.region, normal.bucket)).toEqual(source);
+    const archives = await keys(topology, backup.region, backup.bucket);
+    expect(archives.every((k) => /^gdrive-backup\/backup_\d+_[0-9a-f]{8}\.tar\.zst$/.test(k))).toBe(true);
+    expect(stdout).toMatch(/drive acme: \d+ files, \d+ uploaded/);
+    expect(stdout).toContain(`catalog rows    ${source.length}`);
+  });
+
+  it('uploads nothing on a second run without changes, and only the edits after --simulate-changes', async () => {
+    stdout = '';
+    expect(await run()).toBe(0);
+    expect(stdout).toContain('drive acme: 0 files, 0 uploaded');
+    expect(stdout).toContain('objects in      0 (0 B)');
+    stdout = '';
+    expect(await run(true)).toBe(0);
+    expect(stdout).toMatch(/drive acme: 5 files, 5 uploaded/);
+    expect(stdout).toMatch(/normal: 5 objects written/);
+    expect(await keys(topology, normal.region, normal.bucket, 'gdrive-backup/alice@acme.example/')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/added-1\.csv$/)]),
+    );
+  });
+});
