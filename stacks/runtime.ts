@@ -3,7 +3,7 @@
  * its environment variables, and the slice of the validated config it receives as
  * XREGION_CONFIG. Every slice is itself a valid replication config (checked here at synth).
  */
-import { parseConfig, rulesForTargetRegion, type Config, type DriveSource, type ReplicationRule } from '../shared/config';
+import { parseConfig, type Config, type DriveSource, type ReplicationRule } from '../shared/config';
 import { DEFAULTS } from './defaults';
 
 export type ServiceRole = 'compressor' | 'router' | 'drive-ingest';
@@ -34,9 +34,12 @@ export function compressorConfig(config: Config, rule: ReplicationRule): string 
   return sliceJson(base(config, [rule]), `compressor ${rule.source.bucket}/${rule.source.prefix_filter}`);
 }
 
-/** Router slice: the rules with destinations in this region, filtered to those destinations. */
+/** Router slice: the rules with a destination in this region. */
 export function routerConfig(config: Config, region: string): string {
-  return sliceJson(base(config, rulesForTargetRegion(config, region)), `router ${region}`);
+  // Whole rules, not just this region's destinations: the router picks its own destinations, and the
+  // catalog's target_buckets column lists every destination of the rule.
+  const rules = config.replication_configuration.filter((r) => r.destinations.some((d) => d.region === region));
+  return sliceJson(base(config, rules), `router ${region}`);
 }
 
 /**

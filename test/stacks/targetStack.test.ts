@@ -61,7 +61,7 @@ describe('Class: TargetStack', () => {
       expect(names).not.toContain('target-bucket-normal');
     });
 
-    it('runs the router with its environment and the rules sliced to this region', () => {
+    it('runs the router with its environment and the whole rules that reach this region (catalog target_buckets)', () => {
       const td = routerTask(guide, 'eu-central-1');
       expect(td.ContainerDefinitions[0].Command).toEqual(['node', 'dist/services/router/main.js']);
       const env = containerEnvironment(td);
@@ -73,7 +73,7 @@ describe('Class: TargetStack', () => {
         POWERTOOLS_METRICS_NAMESPACE: 'xregion',
       });
       const slice = parseConfig(JSON.parse(env.XREGION_CONFIG as string)).config;
-      expect(slice.replication_configuration.flatMap((r) => r.destinations.map((d) => d.bucket))).toEqual(['target-bucket-backup']);
+      expect(slice.replication_configuration.flatMap((r) => r.destinations.map((d) => d.bucket))).toEqual(['target-bucket-backup', 'target-bucket-normal']);
       expect(containerEnvironment(routerTask(guide, 'ca-central-1')).XREGION_CATALOG_BUCKET).toBeUndefined();
       eu.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 20 });
     });
