@@ -7,6 +7,7 @@
 import type { ReplicationRule } from '../../shared/config';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { Queue, QueueMessage } from '../../shared/queue/port';
+import { startVisibilityHeartbeat } from '../../shared/queue/visibilityHeartbeat';
 import { parseS3Event } from '../../shared/storage/s3Event';
 import type { ObjectStore } from '../../shared/storage/port';
 import { BatchAccumulator, itemIdentity, type Batch } from './BatchAccumulator';
@@ -58,17 +59,17 @@ export class CompressorService {
 
   /** Runs until the signal aborts (ECS SIGTERM). Open batches are abandoned: their messages redeliver. */
   async run(signal: AbortSignal): Promise<void> {
-    const heartbeat = this.startHeartbeat();
+    const stopHeartbeat = this.startHeartbeat();
     try {
       while (!signal.aborted) await this.step(this.opts.waitSeconds ?? 20);
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
   }
 
   /** Processes until the queue is empty and no batch is open; returns the batches archived. */
   async drain(): Promise<ArchivedBatch[]> {
-    const heartbeat = this.startHeartbeat();
+    const stopHeartbeat = this.startHeartbeat();
     const start = this.archived.length;
     try {
       for (;;) {
@@ -76,7 +77,7 @@ export class CompressorService {
         if (received === 0 && this.accumulator.size === 0) break;
       }
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
     return this.archived.slice(start);
   }
@@ -180,17 +181,9 @@ export class CompressorService {
     this.recent.add(id);
   }
 
-  private startHeartbeat(): NodeJS.Timeout {
-    // Extend well before the timeout runs out, whatever its length.
-    const every = Math.max(50, (this.visibility * 1000) / 3);
-    const timer = setInterval(() => {
-      for (const receipt of this.holders.keys()) {
-        this.opts.queue.extendVisibility(receipt, this.visibility).catch((err: unknown) => {
-          this.opts.logger.warn('could not extend message visibility', { error: (err as Error).message });
-        });
-      }
-    }, every);
-    timer.unref();
-    return timer;
+  private startHeartbeat(): () => void {
+    return startVisibilityHeartbeat(this.opts.queue, () => this.holders.keys(), this.visibility, (err) =>
+      this.opts.logger.warn('could not extend message visibility', { error: err.message }),
+    );
   }
 }

@@ -8,6 +8,7 @@ import { ArchiveCorruptError, UnsafeMemberNameError } from '../../shared/archive
 import { ruleForStagingKey, type Config, type ReplicationRule } from '../../shared/config';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { Queue, QueueMessage } from '../../shared/queue/port';
+import { startVisibilityHeartbeat } from '../../shared/queue/visibilityHeartbeat';
 import { NoSuchObjectError } from '../../shared/storage/errors';
 import type { ObjectStore } from '../../shared/storage/port';
 import { parseS3Event, type S3EventRecord } from '../../shared/storage/s3Event';
@@ -49,22 +50,22 @@ export class RouterService {
 
   /** Runs until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const heartbeat = this.startHeartbeat();
+    const stopHeartbeat = this.startHeartbeat();
     try {
       while (!signal.aborted) await this.step(this.opts.waitSeconds ?? 20);
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
   }
 
   /** Processes until the queue has nothing visible; returns the archives routed in this call. */
   async drain(): Promise<RouteResult[]> {
     const start = this.routed.length;
-    const heartbeat = this.startHeartbeat();
+    const stopHeartbeat = this.startHeartbeat();
     try {
       while ((await this.step(this.opts.waitSeconds ?? 1)) > 0);
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
     return this.routed.slice(start);
   }
@@ -169,13 +170,9 @@ export class RouterService {
     logger.error('archive quarantined', { key: record.key, quarantineKey, reason: err.message });
   }
 
-  private startHeartbeat(): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      for (const receipt of this.inflight) {
-        this.opts.queue.extendVisibility(receipt, this.visibility).catch((e: unknown) => this.opts.logger.warn('could not extend visibility', { error: (e as Error).message }));
-      }
-    }, Math.max(50, (this.visibility * 1000) / 3));
-    timer.unref();
-    return timer;
+  private startHeartbeat(): () => void {
+    return startVisibilityHeartbeat(this.opts.queue, () => this.inflight, this.visibility, (err) =>
+      this.opts.logger.warn('could not extend message visibility', { error: err.message }),
+    );
   }
 }

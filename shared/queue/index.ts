@@ -8,3 +8,4 @@ export * from './errors';
 export { createQueue, type QueueConfig } from './factory';
 export { SqsQueue, createSqsClient, type SqsQueueConfig } from './sqs/SqsQueue';
 export { LocalQueue, type LocalQueueConfig } from './local/LocalQueue';
+export { startVisibilityHeartbeat } from './visibilityHeartbeat';
