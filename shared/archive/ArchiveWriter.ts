@@ -1,6 +1,6 @@
 /** Streams members into a seekable .tar.zst: tar headers built here, frames compressed by FrameCompressor. */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
@@ -20,6 +20,11 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
  */
 const DEFAULT_CUT_FACTOR = 2;
 const ZEROS = Buffer.alloc(2 * BLOCK);
+const ASYNC_READ_BYTES = 256 * 1024;
+
+function readAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
 /**
  * Default compression worker threads (see FrameCompressor for why whole frames are parallelised).
  * Measured on the 2-vCPU bench machine at level 3: the main thread (tar headers, reads, sha256)
@@ -261,7 +266,10 @@ export class ArchiveWriter {
       let n = 0;
       while (n < meta.size) {
         this.frame ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrame);
-        const got = readSync(fd, this.frame, this.frameLen, Math.min(this.maxFrame - this.frameLen, meta.size - n), n);
+        const len = Math.min(this.maxFrame - this.frameLen, meta.size - n);
+        // Large reads go to libuv's pool so the copy happens off the main thread; small ones stay
+        // synchronous, where an async round trip would cost more than the read itself.
+        const got = len >= ASYNC_READ_BYTES ? await readAsync(fd, this.frame, this.frameLen, len, n) : readSync(fd, this.frame, this.frameLen, len, n);
         if (got === 0) break;
         hash.update(this.frame.subarray(this.frameLen, this.frameLen + got));
         this.frameLen += got;
