@@ -10,7 +10,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { ArchiveReader, validateMemberName, type ManifestObject } from '../archive';
+import { ArchiveReader, readArchiveStream, validateMemberName, type ManifestObject, type SeekTable } from '../archive';
 import { S3RangeReader, SHA256_METADATA_KEY, type ObjectStore } from '../storage';
 import { ForwardRangeReader } from './ForwardRangeReader';
 import type { ArchiveRequest, MemberRequest, ObjectRequest, RestoreRequest } from './plan';
@@ -68,6 +68,8 @@ interface Job {
 
 interface Group {
   jobs: Job[];
+  /** Set when most of the archive is wanted: one streaming GET instead of ranged reads. */
+  stream?: (each: (job: Job, body?: Readable) => Promise<RestoreOutcome>) => Promise<RestoreOutcome[]>;
   failed: RestoreOutcome[];
   fetched: () => number;
   archiveBytes: number;
@@ -83,6 +85,23 @@ function fileOf(m: ManifestObject, path: string): TargetFile {
     tags: m.tags,
     ...(m.last_modified !== undefined && { lastModified: m.last_modified }),
   };
+}
+
+/** Above this share of the archive's compressed bytes, stream the whole archive instead of ranged reads. */
+const STREAM_THRESHOLD = 0.5;
+
+/** Compressed bytes of the frames covering the members (each frame counted once). */
+function coveredBytes(table: SeekTable, members: readonly ManifestObject[]): number {
+  const frames = new Set<number>();
+  let i = 0;
+  for (const m of members) {
+    // members are sorted by offset: walk the frames forward
+    while (i < table.frames.length && table.frames[i]!.decompressedOffset + table.frames[i]!.decompressedSize <= m.header_offset) i++;
+    for (let k = i; k < table.frames.length && table.frames[k]!.decompressedOffset < m.offset + m.size; k++) frames.add(k);
+  }
+  let n = 0;
+  for (const k of frames) n += table.frames[k]!.compressedSize;
+  return n;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -101,16 +120,23 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
   await Promise.all(
     groups.map((g) =>
       limit(async () => {
-        for (const job of g.jobs) {
-          const outcome = await restoreOne(job, opts, (n) => {
-            progress.bytesDone += n;
-            opts.onProgress?.({ ...progress });
-          });
+        const each = async (job: Job, body?: Readable): Promise<RestoreOutcome> => {
+          const outcome = await restoreOne(
+            job,
+            opts,
+            (n) => {
+              progress.bytesDone += n;
+              opts.onProgress?.({ ...progress });
+            },
+            body,
+          );
           if (outcome.status !== 'restored') progress.bytesDone += job.file.size;
           progress.filesDone++;
           opts.onProgress?.({ ...progress });
-          outcomes.push(outcome);
-        }
+          return outcome;
+        };
+        if (g.stream) outcomes.push(...(await g.stream(each)));
+        else for (const job of g.jobs) outcomes.push(await each(job));
       }),
     ),
   );
@@ -128,7 +154,7 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
   };
 }
 
-async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) => void): Promise<RestoreOutcome> {
+async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) => void, given?: Readable): Promise<RestoreOutcome> {
   const base = { path: job.file.path, source: job.source, size: job.file.size };
   try {
     const state = await opts.target.check(job.file);
@@ -136,7 +162,7 @@ async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) 
     if (state === 'different' && !opts.overwrite) {
       return { ...base, status: 'conflict', error: `${opts.target.describe(job.file.path)} exists with different content (use --overwrite)` };
     }
-    const body = await job.open();
+    const body = given ?? (await job.open());
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         onBytes(chunk.length);
@@ -160,9 +186,10 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
   const reader = new ArchiveReader(forward, r.key.slice(r.key.lastIndexOf('/') + 1));
   const group: Group = { jobs: [], failed: [], fetched: () => forward.bytesFetched, archiveBytes: 0 };
   let manifest;
+  let seekTable: SeekTable;
   try {
     group.archiveBytes = await forward.size();
-    manifest = (await reader.readIndex()).manifest;
+    ({ manifest, seekTable } = await reader.readIndex());
   } catch (err) {
     for (const m of r.members ?? [{ path: r.key }]) group.failed.push({ path: m.path, source, status: 'failed', size: 0, error: message(err) });
     return group;
@@ -185,7 +212,39 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
     }
     jobs.push({ m, job: { file: fileOf(m, w.path), source: `${source}#${m.relative_key}`, open: () => reader.openMember(m.relative_key) } });
   }
-  group.jobs = jobs.sort((a, b) => a.m.offset - b.m.offset).map((j) => j.job);
+  jobs.sort((a, b) => a.m.offset - b.m.offset);
+  group.jobs = jobs.map((j) => j.job);
+  if (jobs.length > 1 && coveredBytes(seekTable, jobs.map((j) => j.m)) > STREAM_THRESHOLD * seekTable.compressedSize) {
+    // Most frames are needed anyway: one sequential GET, decompressed once, verified against the
+    // manifest. Members after damage fall back to ranged reads (only damaged frames then fail).
+    let streamed = 0;
+    const store = opts.storeFor(r);
+    group.fetched = () => forward.bytesFetched + streamed;
+    group.stream = async (each) => {
+      const outcomes: RestoreOutcome[] = [];
+      const pending = new Map(jobs.map((j) => [j.m.relative_key, j.job]));
+      try {
+        const { body } = await store.get(r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {});
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            streamed += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        pipeline(body, counter).catch(() => undefined);
+        for await (const entry of readArchiveStream(counter, { manifest, archiveName: reader.archiveName })) {
+          const job = pending.get(entry.relativeKey);
+          if (!job) continue;
+          pending.delete(entry.relativeKey);
+          outcomes.push(await each(job, entry.body));
+        }
+      } catch {
+        // The member being read has its outcome already; the rest go through ranged reads.
+      }
+      for (const job of pending.values()) outcomes.push(await each(job));
+      return outcomes;
+    };
+  }
   return group;
 }
 

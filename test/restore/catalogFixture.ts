@@ -7,7 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
+import { registerCatalogCommands } from '../../services/cli/commands/catalog';
+import { registerRestoreCommands } from '../../services/cli/commands/restore';
+import { registerVerifyCommands } from '../../services/cli/commands/verify';
 import type { Manifest } from '../../shared/archive';
 import { createLogger } from '../../shared/observability';
 import type { LocalObjectStore } from '../../shared/storage';
@@ -112,10 +116,6 @@ export function archivedObjects(f: CatalogFixture) {
 
 /** Runs an xregion command in-process; returns exit code, stdout and stderr. */
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { Command } = await import('commander');
-  const { registerCatalogCommands } = await import('../../services/cli/commands/catalog');
-  const { registerRestoreCommands } = await import('../../services/cli/commands/restore');
-  const { registerVerifyCommands } = await import('../../services/cli/commands/verify');
   const program = new Command().exitOverride();
   registerCatalogCommands(program);
   registerRestoreCommands(program);
