@@ -26,6 +26,8 @@ export interface FixtureObject {
   size: number;
   contentType: string;
   user: string;
+  /** Drive MIME type of the original (an exported Google Doc). */
+  driveMime?: string;
 }
 
 /** The runs: a pinned clock and the objects put before it. */
@@ -53,7 +55,17 @@ export const RUNS: { at: string; objects: FixtureObject[] }[] = [
   },
   {
     at: '2024-12-31T23:00:00.000Z',
-    objects: [{ key: `${PREFIX}old/year-end.csv`, seed: 51, size: 1_100, contentType: 'text/csv', user: 'carol@acme.com' }],
+    objects: [
+      { key: `${PREFIX}old/year-end.csv`, seed: 51, size: 1_100, contentType: 'text/csv', user: 'carol@acme.com' },
+      {
+        key: `${PREFIX}carol@acme.com/Plans/roadmap.docx`,
+        seed: 52,
+        size: 2_400,
+        contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        user: 'carol@acme.com',
+        driveMime: 'application/vnd.google-apps.document',
+      },
+    ],
   },
 ];
 
@@ -89,7 +101,11 @@ export async function buildCatalogFixture(): Promise<CatalogFixture> {
       await store.put(SOURCE.bucket, o.key, patternStream(o.seed, o.size), {
         contentType: o.contentType,
         size: o.size,
-        metadata: { 'drive-user': encodeURIComponent(o.user), 'drive-path': encodeURIComponent(o.key.slice(PREFIX.length)) },
+        metadata: {
+          'drive-user': encodeURIComponent(o.user),
+          'drive-path': encodeURIComponent(o.key.slice(PREFIX.length)),
+          ...(o.driveMime && { 'drive-mime-type': encodeURIComponent(o.driveMime) }),
+        },
       });
     }
     await appliance.runUntilIdle();

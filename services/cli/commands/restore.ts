@@ -10,6 +10,7 @@ import type { CatalogQuery } from '../../../shared/catalog';
 import {
   archiveRequests,
   DirectoryTarget,
+  DriveTarget,
   latestVersions,
   ObjectStoreTarget,
   parseAsOf,
@@ -25,6 +26,7 @@ import {
   type RestoreSummary,
   type RestoreTarget,
 } from '../../../shared/restore';
+import { AuthFactory, CREDENTIALS_ENV, loadDriveCredentials } from '../../../shared/drive';
 import { athenaOptions, athenaQuery, CliEnv, envOptions, type AthenaOptions, type EnvOptions } from './catalog';
 
 interface RestoreOptions extends EnvOptions, AthenaOptions {
@@ -44,7 +46,12 @@ interface RestoreOptions extends EnvOptions, AthenaOptions {
   json?: boolean;
   catalog?: string;
   convert?: boolean;
+  driveCredentials?: string;
+  driveRootUrl?: string;
 }
+
+/** Full Drive scope: restores create folders and files as the user. */
+const DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive';
 
 /** The catalog to look rows up in: Athena, an S3 catalog bucket (copied), or the local one. */
 async function openCatalog(env: CliEnv, opts: RestoreOptions): Promise<CatalogQuery> {
@@ -108,7 +115,15 @@ async function plan(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]
 }
 
 /** The target of `--to`: a folder, `s3://bucket/prefix`, or `drive://user@domain/folderId`. */
-async function target(env: CliEnv, to: string, _opts: RestoreOptions): Promise<RestoreTarget> {
+async function target(env: CliEnv, to: string, opts: RestoreOptions): Promise<RestoreTarget> {
+  if (to.startsWith('drive://')) {
+    const m = /^drive:\/\/([^/@]+@[^/]+)\/([^/]+)\/?$/.exec(to);
+    if (!m) throw new RestoreRequestError(`--to ${to}: expected drive://user@domain/<folderId> (folder id, or 'root')`);
+    const credentials = loadDriveCredentials(opts.driveCredentials !== undefined ? { file: opts.driveCredentials } : {});
+    const auth = new AuthFactory(credentials, opts.driveRootUrl, [DRIVE_SCOPE]).forSubject(m[1]!);
+    return new DriveTarget({ auth, folderId: m[2]!, ...(opts.driveRootUrl !== undefined && { rootUrl: opts.driveRootUrl }), convert: Boolean(opts.convert) });
+  }
+  if (opts.convert) throw new RestoreRequestError('--convert goes with --to drive://...');
   if (to.startsWith('s3://')) {
     const u = parseS3Url(to);
     return new ObjectStoreTarget(env.storeFor({ bucket: u.bucket }), u.bucket, u.key);
@@ -207,7 +222,9 @@ export function registerRestoreCommands(program: Command): void {
     .option('--stats', 'print bytes read vs archive size')
     .option('--json', 'print the summary as JSON on stdout')
     .option('--catalog <s3url>', 'with --aws: the catalog bucket to look rows up in')
-    .option('--convert', 'with drive://: convert exported Office files back to Google formats');
+    .option('--convert', 'with drive://: convert exported Office files back to Google formats')
+    .option('--drive-credentials <file>', `with drive://: service-account JSON (default: $${CREDENTIALS_ENV})`)
+    .option('--drive-root-url <url>', 'with drive://: Drive API base URL (the sample Drive)');
   envOptions(cmd);
   athenaOptions(cmd);
   cmd.action(async (opts: RestoreOptions) => {

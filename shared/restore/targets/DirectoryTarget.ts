@@ -1,11 +1,11 @@
 /** Restores into a local folder: never outside it, never through a planted symlink, atomic rename. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rename, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { safeExtractPath } from '../../archive';
+import { safeExtractPath, validateMemberName } from '../../archive';
 import { RestoreError } from '../errors';
 import type { RestoreTarget, TargetFile, TargetState } from './port';
 
@@ -19,11 +19,28 @@ export class DirectoryTarget implements RestoreTarget {
   private ready: Promise<void> | undefined;
   /** safeExtractPath checks then creates each folder: one resolution at a time, or parallel restores race on mkdir. */
   private resolving: Promise<unknown> = Promise.resolve();
+  private readonly checkedDirs = new Set<string>();
+  private realRoot: string | undefined;
 
   constructor(readonly root: string) {}
 
   private resolvePath(path: string): Promise<{ path: string; tmp: string }> {
-    const next = this.resolving.then(() => safeExtractPath(this.root, path));
+    // Folders this target already checked (or created) need no second walk: a bulk restore of
+    // thousands of files into a few folders would otherwise lstat every component every time.
+    validateMemberName(path);
+    const cut = path.lastIndexOf('/');
+    const dir = cut < 0 ? '' : path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    if (this.checkedDirs.has(dir) && name !== '' && name !== '.' && name !== '..') {
+      const folder = join(this.realRoot!, dir);
+      return Promise.resolve({ path: join(folder, name), tmp: join(folder, `.${name.slice(0, 40)}.${randomBytes(6).toString('hex')}.partial`) });
+    }
+    const next = this.resolving.then(async () => {
+      const r = await safeExtractPath(this.root, path);
+      this.realRoot ??= await realpath(this.root);
+      if (r.path === join(this.realRoot, dir, name)) this.checkedDirs.add(dir);
+      return r;
+    });
     this.resolving = next.catch(() => undefined);
     return next;
   }
