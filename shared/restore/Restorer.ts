@@ -7,13 +7,14 @@
  * skipped, different ones are conflicts unless `overwrite`. One bad member or object fails
  * alone; the summary lists every outcome.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { ArchiveReader, readArchiveStream, validateMemberName, type ManifestObject, type SeekTable } from '../archive';
+import { ArchiveReader, readArchiveStream, readSeekTable, validateMemberName, type ManifestObject, type SeekTable } from '../archive';
 import { S3RangeReader, SHA256_METADATA_KEY, type ObjectStore } from '../storage';
 import { ForwardRangeReader } from './ForwardRangeReader';
-import type { ArchiveRequest, MemberRequest, ObjectRequest, RestoreRequest } from './plan';
+import type { ArchiveRequest, KnownMemberInfo, MemberRequest, ObjectRequest, RestoreRequest } from './plan';
+import { readKnownMember } from './readKnownMember';
 import type { RestoreTarget, TargetFile } from './targets/port';
 
 export interface RestorerOptions {
@@ -185,6 +186,10 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
   const forward = new ForwardRangeReader(new S3RangeReader(opts.storeFor(r), r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {}));
   const reader = new ArchiveReader(forward, r.key.slice(r.key.lastIndexOf('/') + 1));
   const group: Group = { jobs: [], failed: [], fetched: () => forward.bytesFetched, archiveBytes: 0 };
+  if (!opts.target.needsMetadata && r.members && r.members.length > 0 && r.members.every((m) => m.known)) {
+    const fast = await openKnown(r, r.members, forward, reader, group, source);
+    if (fast) return fast;
+  }
   let manifest;
   let seekTable: SeekTable;
   try {
@@ -245,6 +250,40 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
       return outcomes;
     };
   }
+  return group;
+}
+
+/**
+ * Catalog-informed members: only the seek table and the covering frames are read, never the
+ * manifest. Undefined when most of the archive is wanted anyway (then the manifest path streams).
+ * A catalog row that disagrees with the archive fails that member's sha256 check (nothing written).
+ */
+async function openKnown(r: ArchiveRequest, members: MemberRequest[], forward: ForwardRangeReader, reader: ArchiveReader, group: Group, source: string): Promise<Group | undefined> {
+  let table: SeekTable;
+  try {
+    group.archiveBytes = await forward.size();
+    table = await readSeekTable(forward, reader.archiveName);
+  } catch (err) {
+    for (const m of members) group.failed.push({ path: m.path, source, status: 'failed', size: 0, error: message(err) });
+    return group;
+  }
+  const items: { m: MemberRequest; k: KnownMemberInfo }[] = [];
+  for (const m of members) {
+    try {
+      validateMemberName(m.path);
+      items.push({ m, k: m.known! });
+    } catch (err) {
+      group.failed.push({ path: m.path, source, status: 'failed', size: m.known!.size, error: message(err) });
+    }
+  }
+  items.sort((a, b) => a.k.offset - b.k.offset);
+  const spans = items.map((i) => ({ header_offset: i.k.offset, offset: i.k.offset, size: i.k.size }) as ManifestObject);
+  if (items.length > 1 && coveredBytes(table, spans) > STREAM_THRESHOLD * table.compressedSize) return undefined;
+  group.jobs = items.map(({ m, k }) => ({
+    file: { path: m.path, size: k.size, sha256: k.sha256, metadata: {}, ...(k.contentType && { contentType: k.contentType }), ...(k.lastModified && { lastModified: k.lastModified }) },
+    source: `${source}#${m.objectPath ?? m.relativeKey}`,
+    open: async () => Readable.from(readKnownMember(forward, table, k, { ...(reader.archiveName !== undefined && { archive: reader.archiveName }), member: m.objectPath ?? m.path })),
+  }));
   return group;
 }
 

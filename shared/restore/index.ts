@@ -14,6 +14,7 @@ export {
   type ArchiveRef,
   type ArchiveRequest,
   type CatalogRowRef,
+  type KnownMemberInfo,
   type MemberRequest,
   type ObjectRequest,
   type RestoreRequest,
@@ -25,3 +26,4 @@ export { ObjectStoreTarget } from './targets/ObjectStoreTarget';
 export { DriveTarget, type DriveTargetOptions } from './targets/DriveTarget';
 export type { RestoreTarget, TargetFile, TargetState } from './targets/port';
 export { parseS3Url, type S3Url } from './s3Url';
+export { readKnownMember, type KnownMember } from './readKnownMember';

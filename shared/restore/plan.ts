@@ -13,6 +13,23 @@ export interface CatalogRowRef {
   backup_timestamp: string;
   backup_region: string;
   target_buckets: string[] | string;
+  member_offset?: number | null;
+  member_size?: number | null;
+  sha256?: string | null;
+  content_type?: string | null;
+  creation_time?: string | null;
+}
+
+/** The catalog facts of a row, when it has them all. */
+function knownOf(r: CatalogRowRef): KnownMemberInfo | undefined {
+  if (typeof r.member_offset !== 'number' || typeof r.member_size !== 'number' || typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) return undefined;
+  return {
+    offset: r.member_offset,
+    size: r.member_size,
+    sha256: r.sha256,
+    ...(r.content_type ? { contentType: r.content_type } : {}),
+    ...(r.creation_time ? { lastModified: r.creation_time } : {}),
+  };
 }
 
 /** One member of an archive to restore, and the path it gets under the target. */
@@ -22,6 +39,17 @@ export interface MemberRequest {
   /** Key relative to the rule prefix (manifest `relative_key`, the member name without `objects/`). */
   relativeKey?: string;
   path: string;
+  /** What the catalog row says about the member: lets a restore skip the manifest. */
+  known?: KnownMemberInfo;
+}
+
+/** Catalog facts about a member (member_offset, member_size, sha256, content_type, creation_time). */
+export interface KnownMemberInfo {
+  offset: number;
+  size: number;
+  sha256: string;
+  contentType?: string;
+  lastModified?: string;
 }
 
 /** An archive in a backup bucket and the members wanted from it (`members` absent = all). */
@@ -97,7 +125,8 @@ export function archiveRequests<R extends CatalogRowRef>(rows: readonly R[], loc
       g = { kind: 'archive', bucket: where.bucket, key: r.archive_key, ...(where.region !== undefined && { region: where.region }), members: [] };
       groups.set(id, g);
     }
-    g.members!.push({ objectPath: r.object_path, path: relativePath(r.object_path, r.source_prefix) });
+    const known = knownOf(r);
+    g.members!.push({ objectPath: r.object_path, path: relativePath(r.object_path, r.source_prefix), ...(known && { known }) });
   }
   return [...groups.values()];
 }

@@ -114,6 +114,32 @@ describe('Command: xregion restore', () => {
 });
 
 describe('Function: runRestore', () => {
+  it('a catalog row lets a folder restore skip the manifest; a row that disagrees with the archive fails safely', async () => {
+    // Prepare
+    const a = f.manifests.find((m) => m.manifest.created.startsWith('2025-01-20'))!;
+    const m = a.manifest.objects.find((o) => o.key.endsWith('notes.txt'))!;
+    const known = { offset: m.offset, size: m.size, sha256: m.sha256 };
+    const storeFor = () => f.backupStore;
+    const viaManifest = await runRestore([{ kind: 'archive', bucket: BACKUP.bucket, key: a.key, members: [{ objectPath: m.key, path: 'notes.txt' }] }], { storeFor, target: new DirectoryTarget(out()) });
+    const dir = out();
+    // Act
+    const viaCatalog = await runRestore([{ kind: 'archive', bucket: BACKUP.bucket, key: a.key, members: [{ objectPath: m.key, path: 'notes.txt', known }] }], { storeFor, target: new DirectoryTarget(dir) });
+    const wrong = await runRestore([{ kind: 'archive', bucket: BACKUP.bucket, key: a.key, members: [{ objectPath: m.key, path: 'wrong.txt', known: { ...known, offset: known.offset + 1 } }] }], { storeFor, target: new DirectoryTarget(dir) });
+    // Assess
+    expect(viaCatalog.restored).toBe(1);
+    expect(sha(join(dir, 'notes.txt'))).toBe(patternSha256(13, 700));
+    // never more than the tail (seek table) plus the frames covering the member
+    const rr = new LocalFileRangeReader(join(f.dataDir, 'regions', BACKUP.region, BACKUP.bucket, a.key));
+    const { seekTable } = await new ArchiveReader(rr).readIndex();
+    await rr.close();
+    const covering = seekTable.frames.filter((fr) => fr.decompressedOffset < m.offset + m.size && fr.decompressedOffset + fr.decompressedSize > m.offset);
+    expect(viaCatalog.bytesRead).toBeLessThanOrEqual(Math.min(65536, viaCatalog.archiveBytes) + covering.reduce((n, fr) => n + fr.compressedSize, 0));
+    expect(viaCatalog.bytesRead).toBeLessThanOrEqual(viaManifest.bytesRead);
+    expect(wrong.failed).toBe(1);
+    expect(wrong.outcomes[0]!.error).toMatch(/sha256 mismatch/);
+    expect(existsSync(join(dir, 'wrong.txt'))).toBe(false);
+  });
+
   it('refuses unsafe target names and never writes outside the target', async () => {
     const root = out();
     const dir = join(root, 'inside');

@@ -37,6 +37,7 @@ export interface DriveTargetOptions {
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export class DriveTarget implements RestoreTarget {
+  readonly needsMetadata = true;
   private readonly drive: drive_v3.Drive;
   private readonly folders = new Map<string, Promise<string>>();
   private tmp: Promise<string> | undefined;

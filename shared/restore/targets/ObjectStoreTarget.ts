@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { RestoreTarget, TargetFile, TargetState } from './port';
 
 export class ObjectStoreTarget implements RestoreTarget {
+  readonly needsMetadata = true;
   constructor(
     private readonly store: ObjectStore,
     readonly bucket: string,

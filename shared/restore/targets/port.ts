@@ -24,6 +24,11 @@ export interface TargetFile {
 export type TargetState = 'absent' | 'identical' | 'different';
 
 export interface RestoreTarget {
+  /**
+   * True when the target keeps user metadata and tags (a bucket, Drive): the archive's manifest
+   * must then be read. A folder needs only the bytes, so catalog rows suffice.
+   */
+  readonly needsMetadata?: boolean;
   /** Human-readable location of a path, for messages. */
   describe(path: string): string;
   /** Compares what exists at `file.path` with the file to restore. */
