@@ -117,7 +117,7 @@ async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: st
   const store = deps.destinations;
   const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: 0, bytesWritten: 0 }]));
   // Which destinations already hold each object (same sha256): looked up concurrently up front.
-  const lookups = pLimit(PUT_CONCURRENCY);
+  const lookups = pLimit(2 * PUT_CONCURRENCY);
   const present = new Set<string>();
   await Promise.all(
     normal.flatMap((d) =>

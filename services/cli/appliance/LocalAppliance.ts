@@ -52,7 +52,7 @@ export class LocalAppliance {
           region,
           metrics: this.metrics,
           logger,
-          waitSeconds: 0.2,
+          waitSeconds: 0.05,
           flushWhenIdle: true,
           ...(opts.now && { now: opts.now }),
         }),
@@ -72,7 +72,7 @@ export class LocalAppliance {
           region,
           metrics: this.metrics,
           logger,
-          waitSeconds: 0.2,
+          waitSeconds: 0.05,
         }),
       );
     }
