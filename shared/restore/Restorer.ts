@@ -88,18 +88,6 @@ function fileOf(m: ManifestObject, path: string): TargetFile {
   };
 }
 
-/** Members up to this size are buffered and written in the background during a streaming restore. */
-const SMALL_MEMBER_BYTES = 1024 * 1024;
-const SMALL_WRITES_BYTES = 64 * 1024 * 1024;
-const SMALL_WRITES_PARALLEL = 16;
-
-/** A stream that fails at once (hands a member's read error to the normal outcome path). */
-function failing(err: unknown): Readable {
-  const r = new Readable({ read() {} });
-  process.nextTick(() => r.destroy(err instanceof Error ? err : new Error(String(err))));
-  return r;
-}
-
 /** Above this share of the archive's compressed bytes, stream the whole archive instead of ranged reads. */
 const STREAM_THRESHOLD = 0.5;
 
@@ -249,42 +237,11 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
           },
         });
         pipeline(body, counter).catch(() => undefined);
-        // Small members are read into memory (verified by the stream at their end) and written
-        // in the background, so decompression of the next member overlaps the file system
-        // work of the previous ones; bounded by SMALL_WRITES_BYTES and SMALL_WRITES_PARALLEL.
-        const writes = pLimit(SMALL_WRITES_PARALLEL);
-        const inflight = new Set<Promise<void>>();
-        let buffered = 0;
-        try {
-          for await (const entry of readArchiveStream(counter, { manifest, archiveName: reader.archiveName })) {
-            const job = pending.get(entry.relativeKey);
-            if (!job) continue;
-            pending.delete(entry.relativeKey);
-            if (entry.size > SMALL_MEMBER_BYTES) {
-              outcomes.push(await each(job, entry.body));
-              continue;
-            }
-            let data: Buffer;
-            try {
-              const chunks: Buffer[] = [];
-              for await (const c of entry.body) chunks.push(c as Buffer);
-              data = Buffer.concat(chunks);
-            } catch (err) {
-              outcomes.push(await each(job, failing(err)));
-              throw err;
-            }
-            while (buffered + data.length > SMALL_WRITES_BYTES && inflight.size > 0) await Promise.race(inflight);
-            buffered += data.length;
-            const w: Promise<void> = writes(async () => {
-              outcomes.push(await each(job, Readable.from([data])));
-            }).finally(() => {
-              buffered -= data.length;
-              inflight.delete(w);
-            });
-            inflight.add(w);
-          }
-        } finally {
-          await Promise.all(inflight);
+        for await (const entry of readArchiveStream(counter, { manifest, archiveName: reader.archiveName })) {
+          const job = pending.get(entry.relativeKey);
+          if (!job) continue;
+          pending.delete(entry.relativeKey);
+          outcomes.push(await each(job, entry.body));
         }
       } catch {
         // The member being read has its outcome already; the rest go through ranged reads.
