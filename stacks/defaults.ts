@@ -1,6 +1,6 @@
 /**
  * Defaults of the stacks that are not part of replication_config.json: router sizing, alarm
- * thresholds, retention periods. Kept here, apart from the builders, so docs/deploy.md and the
+ * thresholds, retention periods. Kept here, apart from the builders, so the README (Deploy) and the
  * code have one place to agree on.
  */
 import { Duration } from 'aws-cdk-lib';

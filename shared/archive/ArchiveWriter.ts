@@ -29,7 +29,7 @@ function readAsync(fd: number, buf: Buffer, offset: number, length: number, posi
  * Default compression worker threads (see FrameCompressor for why whole frames are parallelised).
  * Measured on the 2-vCPU bench machine at level 3: the main thread (tar headers, reads, sha256)
  * needs about one core, one worker keeps up with it, and a second worker only competes for the
- * same two cores (bench:archive, docs/archive.md). Raise it on bigger machines or higher levels.
+ * same two cores (npm run bench:archive; README, Performance). Raise it on bigger machines or higher levels.
  */
 export const DEFAULT_THREADS = 1;
 
