@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mulberry32 as prng } from '../shared/random';
 
 /** What was generated. */
 export interface CorpusInfo {
@@ -15,17 +16,6 @@ export interface CorpusInfo {
   scale: number;
 }
 
-/** mulberry32: a tiny seeded PRNG (reproducibility, not quality). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'the quarterly report revenue forecast budget meeting customer invoice project deadline review ' +

@@ -2,6 +2,7 @@
  * Fault injection for the sample Drive: rules match requests by method+path regex (and user),
  * and fire a fixed number of times or with a seeded probability.
  */
+import { mulberry32 } from '../../shared/random';
 
 export type FaultKind =
   /** 403 userRateLimitExceeded with Retry-After. */
@@ -41,17 +42,6 @@ export interface FaultOptions {
   seed?: number;
 }
 
-/** Mulberry32: a tiny seeded PRNG, so random fault runs are repeatable. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultInjector {
   private rules: { rule: FaultRule; re: RegExp; fired: number }[] = [];

@@ -3,7 +3,7 @@
  * `--simulate-changes` applies so a second ingest run sees only changes.
  */
 import { FOLDER_MIME, SHORTCUT_MIME } from '../../shared/drive/mimeTypes';
-import { mulberry32 } from './faults';
+import { mulberry32 } from '../../shared/random';
 import { Workspace, type SampleFile } from './Workspace';
 
 export interface SeedOptions {

@@ -4,19 +4,9 @@
  * awkward names (spaces, `+`, `%`, unicode), an empty file and one larger file.
  */
 import { Readable } from 'node:stream';
+import { mulberry32 as seededRandom } from '../../../shared/random';
 import type { ObjectStore } from '../../../shared/storage';
 
-/** Deterministic PRNG (mulberry32), so every `npm start` makes the same data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = 'invoice quarterly report budget forecast meeting notes customer contract revenue project roadmap design review summary draft final approved pending payroll audit'.split(' ');
 const USERS = ['alice@acme.example', 'bob@acme.example', 'chloé@acme.example'];
