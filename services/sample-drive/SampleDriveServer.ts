@@ -1,5 +1,5 @@
 /**
- * The sample Drive HTTP server: routes the Drive v3, Admin Directory and OAuth token requests
+ * The sample Drive HTTP server: routes the Drive v3 (files.update too), Admin Directory and OAuth token requests
  * that xregion makes, applies injected latency and faults, and counts requests.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import * as drive from './driveApi';
 import { FaultInjector, type FaultOptions, type FaultRule } from './faults';
 import { ApiError, readBody, sendError, sendJson, sleep } from './http';
 import { simulateChanges } from './seed';
-import { continueUpload, createMetadataOnly, startUpload } from './uploads';
+import { continueUpload, createMetadataOnly, startUpload, updateMetadataOnly } from './uploads';
 import type { Workspace } from './Workspace';
 
 export interface ServerOptions {
@@ -114,6 +114,13 @@ export class SampleDriveServer {
       const id = url.searchParams.get('upload_id');
       if (id && (method === 'PUT' || method === 'POST')) return continueUpload(ctx, id);
       if (method === 'POST') return startUpload(ctx);
+    }
+    if (method === 'PATCH' && (m = /^\/drive\/v3\/files\/([^/]+)$/.exec(path))) { this.count('files.update'); return updateMetadataOnly(ctx, decodeURIComponent(m[1])); }
+    if ((m = /^\/upload\/drive\/v3\/files\/([^/]+)$/.exec(path))) {
+      this.count('files.update(upload)');
+      const id = url.searchParams.get('upload_id');
+      if (id && (method === 'PUT' || method === 'POST')) return continueUpload(ctx, id);
+      if (method === 'PATCH') return startUpload(ctx, decodeURIComponent(m[1]));
     }
     if (method === 'GET' && path === '/admin/directory/v1/users') { this.count('users.list'); return this.users(ctx); }
     throw new ApiError(404, 'notFound', `Not Found: ${method} ${path}`);

@@ -36,6 +36,8 @@ export interface SampleFile {
   parents: string[];
   owners: string[];
   sharedWith: string[];
+  /** Of `sharedWith`, those with the writer role (the others are readers). */
+  writers?: string[];
   createdTime: string;
   modifiedTime: string;
   trashed: boolean;
@@ -196,6 +198,12 @@ export class Workspace {
   canSee(user: string, file: SampleFile): boolean {
     if (file.driveId) return this.drives.find((d) => d.id === file.driveId)?.members.includes(user) ?? false;
     return file.owners.includes(user) || file.sharedWith.includes(user);
+  }
+
+  /** May `user` change this file (owner, writer, or member of its shared drive)? */
+  canWrite(user: string, file: SampleFile): boolean {
+    if (file.driveId) return this.canSee(user, file);
+    return file.owners.includes(user) || (file.writers?.includes(user) ?? false);
   }
 
   /** Drive's exportLinks for a native file, pointing back at this server. */

@@ -31,7 +31,7 @@ export function fileResource(ws: Workspace, f: SampleFile, user: string, baseUrl
     shortcutDetails: f.shortcutDetails,
     capabilities: {
       canDownload: f.canDownload,
-      canEdit: f.owners.includes(user),
+      canEdit: ws.canWrite(user, f),
       canCopy: f.canDownload,
       canListChildren: f.mimeType === FOLDER_MIME,
     },

@@ -1,7 +1,7 @@
 /**
- * files.create on the sample Drive: metadata-only (folders), uploadType=media, multipart
- * (multipart/related: JSON metadata part then the media part) and resumable sessions
- * (POST metadata → Location with upload_id; PUT bytes, in one go or in Content-Range chunks).
+ * files.create and files.update on the sample Drive: metadata-only (folders, renames), uploadType=media,
+ * multipart (multipart/related: JSON metadata part then the media part) and resumable sessions
+ * (POST/PATCH metadata → Location with upload_id; PUT bytes, in one go or in Content-Range chunks).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { FOLDER_MIME } from '../../shared/drive/mimeTypes';
@@ -16,10 +16,13 @@ interface FileMeta {
   parents?: string[];
   description?: string;
   modifiedTime?: string;
+  trashed?: boolean;
 }
 
 interface Session {
   user: string;
+  /** Set for a files.update session: the file that gets the new revision. */
+  fileId?: string;
   meta: FileMeta;
   chunks: Buffer[];
   received: number;
@@ -58,6 +61,35 @@ function createFile(ctx: RouteContext, user: string, meta: FileMeta, data: Buffe
   sendJson(ctx.res, fileResource(ctx.ws, file, user, ctx.baseUrl), fields ?? DEFAULT_FILE_FIELDS);
 }
 
+/** files.update: new metadata and/or new content, as one new version with one change logged. */
+function updateFile(ctx: RouteContext, user: string, id: string, meta: FileMeta, data: Buffer | undefined, fields: string | null | undefined): void {
+  const uctx = { ...ctx, user };
+  const file = visibleFile(uctx, id);
+  if (!ctx.ws.canWrite(user, file)) throw new ApiError(403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
+  if ((meta as { parents?: unknown }).parents !== undefined) {
+    throw new ApiError(403, 'fieldNotWritable', 'The parents field is not directly writable in update requests. Use the addParents and removeParents parameters instead.');
+  }
+  if (data && (file.mimeType === FOLDER_MIME || !file.content)) throw new ApiError(400, 'badContent', 'The sample Drive only updates the content of binary files.');
+  const add = ctx.url.searchParams.get('addParents')?.split(',').filter(Boolean).map((p) => visibleFile(uctx, p).id) ?? [];
+  const remove = new Set(ctx.url.searchParams.get('removeParents')?.split(',').filter(Boolean) ?? []);
+  ctx.ws.update(file, (f) => {
+    if (meta.name !== undefined) f.name = meta.name;
+    if (meta.mimeType !== undefined) f.mimeType = meta.mimeType;
+    if (meta.description !== undefined) f.description = meta.description;
+    if (meta.trashed !== undefined) f.trashed = meta.trashed;
+    if (add.length || remove.size) f.parents = [...new Set([...f.parents.filter((p) => !remove.has(p)), ...add])];
+    if (data) ctx.ws.setContent(f, ctx.ws.storeUpload(data), createHash('md5').update(data).digest('hex'));
+  });
+  if (meta.modifiedTime) file.modifiedTime = meta.modifiedTime;
+  sendJson(ctx.res, fileResource(ctx.ws, file, user, ctx.baseUrl), fields ?? DEFAULT_FILE_FIELDS);
+}
+
+/** PATCH /drive/v3/files/{id} (metadata only). */
+export async function updateMetadataOnly(ctx: RouteContext, id: string): Promise<void> {
+  const meta = parseMeta(await readBody(ctx.req));
+  updateFile(ctx, ctx.user, id, meta, undefined, ctx.url.searchParams.get('fields'));
+}
+
 /** POST /drive/v3/files (metadata only). */
 export async function createMetadataOnly(ctx: RouteContext): Promise<void> {
   const meta = parseMeta(await readBody(ctx.req));
@@ -90,28 +122,40 @@ function splitMultipart(body: Buffer, contentType: string): { meta: FileMeta; da
   return { meta: parseMeta(parsed[0].body), data: parsed[1].body, mediaType: parsed[1].type };
 }
 
-/** POST /upload/drive/v3/files?uploadType=multipart|media|resumable */
-export async function startUpload(ctx: RouteContext): Promise<void> {
+/** Ends an upload: files.create, or files.update when the upload names an existing file. */
+function finish(ctx: RouteContext, user: string, fileId: string | undefined, meta: FileMeta, data: Buffer, mediaType: string | undefined, fields: string | null | undefined): void {
+  if (fileId) updateFile(ctx, user, fileId, meta, data, fields);
+  else createFile(ctx, user, meta, data, mediaType, fields);
+}
+
+/** POST /upload/drive/v3/files, or PATCH /upload/drive/v3/files/{fileId} (update), ?uploadType=multipart|media|resumable */
+export async function startUpload(ctx: RouteContext, fileId?: string): Promise<void> {
   const type = ctx.url.searchParams.get('uploadType');
   const fields = ctx.url.searchParams.get('fields');
   const body = await readBody(ctx.req);
   if (type === 'multipart') {
     const { meta, data, mediaType } = splitMultipart(body, ctx.req.headers['content-type'] ?? '');
-    createFile(ctx, ctx.user, meta, data, mediaType, fields);
+    finish(ctx, ctx.user, fileId, meta, data, mediaType, fields);
   } else if (type === 'media') {
-    createFile(ctx, ctx.user, {}, body, ctx.req.headers['content-type'], fields);
+    finish(ctx, ctx.user, fileId, {}, body, ctx.req.headers['content-type'], fields);
   } else if (type === 'resumable') {
+    // Check the target now, as Drive does, rather than after the bytes arrived.
+    if (fileId) {
+      const f = visibleFile(ctx, fileId);
+      if (!ctx.ws.canWrite(ctx.user, f)) throw new ApiError(403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
+    }
     const id = randomUUID();
     const total = ctx.req.headers['x-upload-content-length'];
-    sessions.set(id, { user: ctx.user, meta: parseMeta(body), chunks: [], received: 0, total: total ? Number(total) : undefined, fields: fields ?? undefined });
-    ctx.res.writeHead(200, { location: `${ctx.baseUrl}upload/drive/v3/files?uploadType=resumable&upload_id=${id}`, 'content-length': 0 });
+    sessions.set(id, { user: ctx.user, fileId, meta: parseMeta(body), chunks: [], received: 0, total: total ? Number(total) : undefined, fields: fields ?? undefined });
+    const path = fileId ? `upload/drive/v3/files/${encodeURIComponent(fileId)}` : 'upload/drive/v3/files';
+    ctx.res.writeHead(200, { location: `${ctx.baseUrl}${path}?uploadType=resumable&upload_id=${id}`, 'content-length': 0 });
     ctx.res.end();
   } else {
     throw new ApiError(400, 'invalid', `Invalid value for uploadType: ${type}`);
   }
 }
 
-/** PUT (or POST) /upload/drive/v3/files?upload_id=... : bytes of a resumable session. */
+/** PUT (or POST) /upload/drive/v3/files[/{fileId}]?upload_id=... : bytes of a resumable session. */
 export async function continueUpload(ctx: RouteContext, id: string): Promise<void> {
   const s = sessions.get(id);
   if (!s) throw new ApiError(404, 'notFound', 'Upload session not found or expired.');
@@ -136,5 +180,5 @@ export async function continueUpload(ctx: RouteContext, id: string): Promise<voi
     return;
   }
   sessions.delete(id);
-  createFile(ctx, s.user, s.meta, Buffer.concat(s.chunks), ctx.req.headers['content-type'], ctx.url.searchParams.get('fields') ?? s.fields);
+  finish(ctx, s.user, s.fileId, s.meta, Buffer.concat(s.chunks), ctx.req.headers['content-type'], ctx.url.searchParams.get('fields') ?? s.fields);
 }

@@ -154,6 +154,48 @@ describe('Class: SampleDriveServer', () => {
     });
   });
 
+  describe('Method: files.update', () => {
+    it('uploads a new revision (multipart) with new metadata, and logs a change', async () => {
+      // Prepare
+      const made = await drive.files.create({ requestBody: { name: 'rev.txt' }, media: { mimeType: 'text/plain', body: 'first bytes' }, fields: 'id,version,headRevisionId,modifiedTime' }, { ...opts, rootUrl: sd.url });
+      const token = (await drive.changes.getStartPageToken({}, opts)).data.startPageToken!;
+
+      // Act
+      const updated = await drive.files.update(
+        { fileId: made.data.id!, requestBody: { name: 'rev-2.txt', description: 'second' }, media: { mimeType: 'text/plain', body: 'second bytes, longer' }, fields: 'id,name,description,size,md5Checksum,version,headRevisionId,modifiedTime' },
+        { ...opts, rootUrl: sd.url },
+      );
+      const renamed = await drive.files.update({ fileId: made.data.id!, requestBody: { name: 'rev-3.txt' }, fields: 'name,size' }, opts);
+      const bytes = await drive.files.get({ fileId: made.data.id!, alt: 'media' }, { ...opts, responseType: 'text' });
+      const changes = await drive.changes.list({ pageToken: token, fields: 'changes(fileId,file(name))' }, opts);
+
+      // Assess
+      expect(updated.data).toMatchObject({ id: made.data.id, name: 'rev-2.txt', description: 'second', size: '20', md5Checksum: createHash('md5').update('second bytes, longer').digest('hex') });
+      expect(Number(updated.data.version)).toBeGreaterThan(Number(made.data.version));
+      expect(updated.data.headRevisionId).not.toBe(made.data.headRevisionId);
+      expect(updated.data.modifiedTime! > made.data.modifiedTime!).toBe(true);
+      expect(renamed.data).toEqual({ name: 'rev-3.txt', size: '20' });
+      expect(bytes.data).toBe('second bytes, longer');
+      expect(changes.data.changes).toEqual([{ fileId: made.data.id, file: { name: 'rev-3.txt' } }, { fileId: made.data.id, file: { name: 'rev-3.txt' } }]);
+    });
+
+    it('answers 404 notFound for a missing id and 403 for a reader', async () => {
+      // Prepare
+      const plan = (await drive.files.list({ q: "name = 'Plan'", fields: 'files(id,capabilities(canEdit))' }, opts)).data.files![0];
+
+      // Act
+      const missing = await failure(drive.files.update({ fileId: 'no-such-file', requestBody: { name: 'x' } }, opts));
+      const reader = await failure(drive.files.update({ fileId: plan.id!, requestBody: { name: 'mine now' } }, opts));
+
+      // Assess
+      expect(missing.status).toBe(404);
+      expect(missing.response.data).toMatchObject({ error: { errors: [{ reason: 'notFound' }] } });
+      expect(plan.capabilities?.canEdit).toBe(false);
+      expect(reader.status).toBe(403);
+      expect(reader.response.data).toMatchObject({ error: { errors: [{ reason: 'insufficientFilePermissions' }] } });
+    });
+  });
+
   describe('Method: changes', () => {
     it('lists the scripted edits after a start token, with removals, in pages', async () => {
       // Prepare

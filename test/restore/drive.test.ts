@@ -94,4 +94,34 @@ describe('Class: DriveTarget (sample Drive)', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ restored: 1, conflicts: 1 });
   });
+
+  it('--overwrite replaces a Drive copy changed since the restore with a new revision (files.update)', async () => {
+    // Prepare
+    const target = await folder('restored-overwrite');
+    const first = await cli(restoreArgs(target));
+    if (first.code !== 0) throw new Error(first.stderr + first.stdout);
+    const csv = (await at(target, 'old/year-end.csv'))!;
+    // Someone edits the Drive copy (and their edit drops xregion's sha256 tag from the description).
+    await drive.files.update({ fileId: csv.id!, requestBody: { description: '' }, media: { mimeType: 'text/csv', body: 'edited in Drive\n' } }, { ...opts, rootUrl: sd.url });
+    const edited = await sha256Of(csv.id!);
+
+    // Act
+    const refused = await cli(restoreArgs(target));
+    const afterRefusal = await sha256Of(csv.id!);
+    const updatesBefore = sd.stats['files.update(upload)'] ?? 0;
+    const overwritten = await cli(restoreArgs(target, '--overwrite'));
+    const again = await cli(restoreArgs(target));
+
+    // Assess
+    expect(edited).not.toBe(patternSha256(51, 1_100));
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ restored: 0, identical: 1, conflicts: 1 });
+    expect(afterRefusal).toBe(edited);
+    if (overwritten.code !== 0) throw new Error(overwritten.stderr + overwritten.stdout);
+    expect(JSON.parse(overwritten.stdout)).toMatchObject({ restored: 1, identical: 1, conflicts: 0 });
+    expect(await sha256Of(csv.id!)).toBe(patternSha256(51, 1_100));
+    expect((await at(target, 'old/year-end.csv'))?.id).toBe(csv.id); // same file, new revision
+    expect(sd.stats['files.update(upload)']).toBe(updatesBefore + 1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ restored: 0, identical: 2 });
+  });
 });
