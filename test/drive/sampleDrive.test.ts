@@ -179,6 +179,23 @@ describe('Class: SampleDriveServer', () => {
       expect(changes.data.changes).toEqual([{ fileId: made.data.id, file: { name: 'rev-3.txt' } }, { fileId: made.data.id, file: { name: 'rev-3.txt' } }]);
     });
 
+    it('updates content through uploadType=media and a resumable session on /upload/drive/v3/files/{id}', async () => {
+      // Prepare
+      const a = auth.forSubject(ALICE);
+      const made = await drive.files.create({ requestBody: { name: 'resume.bin' }, media: { mimeType: 'application/octet-stream', body: 'v1' }, fields: 'id' }, { ...opts, rootUrl: sd.url });
+      const url = `${sd.url}upload/drive/v3/files/${made.data.id}`;
+
+      // Act
+      const media = await drive.files.update({ fileId: made.data.id!, media: { mimeType: 'application/octet-stream', body: 'v2 bytes' }, fields: 'size' }, { ...opts, rootUrl: sd.url });
+      const start = await a.request({ url: `${url}?uploadType=resumable`, method: 'PATCH', data: { description: 'resumed' }, headers: { 'X-Upload-Content-Length': '11' }, ...opts });
+      const done = await a.request<Record<string, string>>({ url: `${start.headers.get('location')!}&fields=id,size,md5Checksum,description`, method: 'PUT', data: Buffer.from('v3 resumed!'), ...opts });
+
+      // Assess
+      expect(media.data).toEqual({ size: '8' });
+      expect(start.headers.get('location')).toContain(`/upload/drive/v3/files/${made.data.id}?`);
+      expect(done.data).toEqual({ id: made.data.id, size: '11', md5Checksum: createHash('md5').update('v3 resumed!').digest('hex'), description: 'resumed' });
+    });
+
     it('answers 404 notFound for a missing id and 403 for a reader', async () => {
       // Prepare
       const plan = (await drive.files.list({ q: "name = 'Plan'", fields: 'files(id,capabilities(canEdit))' }, opts)).data.files![0];
