@@ -16,7 +16,7 @@ import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, 
 import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
 import type { Destination, ReplicationRule } from '../../shared/config';
 import { NoSuchObjectError } from '../../shared/storage/errors';
-import { SHA256_METADATA_KEY, type ObjectStore } from '../../shared/storage/port';
+import type { ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
 
 export interface RouteDeps {
@@ -51,7 +51,7 @@ export interface RouteResult {
 async function storedSha256(store: ObjectStore, bucket: string, key: string): Promise<string | undefined> {
   try {
     const info = await store.head(bucket, key);
-    return info.sha256 ?? info.metadata[SHA256_METADATA_KEY];
+    return info.sha256;
   } catch (err) {
     if (err instanceof NoSuchObjectError) return undefined;
     throw err;

@@ -6,7 +6,7 @@
 import type { Limit } from 'p-limit';
 import type { DriveSource } from '../config';
 import { NoSuchObjectError } from '../storage/errors';
-import { SHA256_METADATA_KEY, type ObjectStore } from '../storage/port';
+import type { ObjectStore } from '../storage/port';
 import { classifyError, type BackoffOptions } from './backoff';
 import { planFile, recordBody, revisionOf, ruleReason, type Plan, type Rules } from './classify';
 import { FILE_FIELDS, type DriveApi, type DriveFile } from './DriveApi';
@@ -299,7 +299,7 @@ export class UserIngest {
       const m = info.metadata;
       const same = m['drive-file-id'] === f.id && (f.md5Checksum ? m['drive-md5'] === f.md5Checksum : m['drive-modified-time'] === (f.modifiedTime ?? ''));
       if (!same) return false;
-      await this.state.set(f.id ?? '', { ...entry, sha256: info.sha256 ?? m[SHA256_METADATA_KEY], size: info.size });
+      await this.state.set(f.id ?? '', { ...entry, sha256: info.sha256, size: info.size });
       this.report.stats.skippedUnchanged += 1;
       return true;
     } catch (err) {

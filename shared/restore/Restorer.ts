@@ -295,7 +295,7 @@ async function openObject(r: ObjectRequest, opts: RestorerOptions): Promise<Grou
   try {
     validateMemberName(r.path);
     const info = await store.head(r.bucket, r.key, { withTags: true });
-    const sha256 = info.sha256 ?? info.metadata[SHA256_METADATA_KEY];
+    const sha256 = info.sha256;
     if (!sha256) throw new Error(`${source} has no recorded sha256 (${SHA256_METADATA_KEY}); cannot verify it`);
     const metadata = { ...info.metadata };
     group.jobs.push({

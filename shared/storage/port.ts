@@ -51,7 +51,7 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
   /** Object tags; present only when asked for with `withTags`. */
   tags?: Record<string, string>;
-  /** Full-object sha256 (hex) when recorded at put time. */
+  /** Full-object sha256 (hex) recorded at put time (the `xregion-sha256` metadata); every adapter fills it when present. */
   sha256?: string;
 }
 
