@@ -101,8 +101,9 @@ describe('Class: DriveTarget (sample Drive)', () => {
     const first = await cli(restoreArgs(target));
     if (first.code !== 0) throw new Error(first.stderr + first.stdout);
     const csv = (await at(target, 'old/year-end.csv'))!;
-    // Someone edits the Drive copy (and their edit drops xregion's sha256 tag from the description).
-    await drive.files.update({ fileId: csv.id!, requestBody: { description: '' }, media: { mimeType: 'text/csv', body: 'edited in Drive\n' } }, { ...opts, rootUrl: sd.url });
+    // Someone edits the Drive copy's content; the description still carries xregion's tags, but
+    // Drive's md5Checksum no longer matches the recorded md5, so this must not count as identical.
+    await drive.files.update({ fileId: csv.id!, media: { mimeType: 'text/csv', body: 'edited in Drive\n' } }, { ...opts, rootUrl: sd.url });
     const edited = await sha256Of(csv.id!);
 
     // Act

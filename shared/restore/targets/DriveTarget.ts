@@ -1,8 +1,9 @@
 /**
  * Restores into a Google Drive folder as one user: recreates the folder tree under the folder,
  * spools each file to a temporary file and uploads it only once its sha256 matched (Drive has
- * no conditional commit), and records the sha256 in the file's description so a re-run knows
- * an identical file without downloading it. With `convert`, files that were exported from
+ * no conditional commit), and records the sha256 and md5 of the upload in the file's description
+ * so a re-run knows an identical file without downloading it, as long as Drive's md5Checksum still
+ * equals that md5 (an edit in Drive changes it; anything else is downloaded and hashed). With `convert`, files that were exported from
  * Google Docs/Sheets/Slides (their `drive-mime-type` metadata) are uploaded as that Google type.
  */
 import { createHash } from 'node:crypto';
@@ -23,6 +24,8 @@ import type { RestoreTarget, TargetFile, TargetState } from './port';
 /** Google-native types a restored Office/OpenDocument export converts back into. */
 const CONVERTIBLE = new Set(['application/vnd.google-apps.document', 'application/vnd.google-apps.spreadsheet', 'application/vnd.google-apps.presentation']);
 const SHA_TAG = 'xregion-sha256:';
+/** md5 of the bytes we uploaded: Drive's live md5Checksum differs once someone edits the file. */
+const MD5_TAG = 'xregion-md5:';
 
 export interface DriveTargetOptions {
   auth: DriveAuth;
@@ -76,7 +79,7 @@ export class DriveTarget implements RestoreTarget {
 
   private async find(parent: string, name: string, folder: boolean): Promise<drive_v3.Schema$File | undefined> {
     const q = `${quote(parent)} in parents and name = ${quote(name)} and trashed = false and mimeType ${folder ? '=' : '!='} ${quote(FOLDER_MIME)}`;
-    const r = await this.drive.files.list({ q, fields: 'files(id,name,mimeType,description,size)', pageSize: 10 }, this.call);
+    const r = await this.drive.files.list({ q, fields: 'files(id,name,mimeType,description,size,md5Checksum)', pageSize: 10 }, this.call);
     return r.data.files?.[0];
   }
 
@@ -98,8 +101,14 @@ export class DriveTarget implements RestoreTarget {
     const { dir, name } = this.location(file);
     const existing = await this.find(await this.folder(dir), name, false);
     if (!existing?.id) return 'absent';
-    if (existing.description?.includes(SHA_TAG)) return existing.description.includes(`${SHA_TAG}${file.sha256}`) ? 'identical' : 'different';
-    if (existing.mimeType?.startsWith('application/vnd.google-apps.')) return 'different';
+    const native = existing.mimeType?.startsWith('application/vnd.google-apps.') ?? false;
+    if (existing.description?.includes(`${SHA_TAG}${file.sha256}`)) {
+      // Our tag says what we uploaded; only Drive's live checksum says it is still there.
+      const md5 = new RegExp(`${MD5_TAG}([0-9a-f]{32})`).exec(existing.description)?.[1];
+      if (md5 && existing.md5Checksum === md5) return 'identical';
+      if (native) return 'identical'; // converted to a Google format: Drive keeps no checksum to compare
+    }
+    if (native) return 'different';
     const r = await this.drive.files.get({ fileId: existing.id, alt: 'media' }, { ...this.call, responseType: 'stream' });
     const body = r.data as unknown;
     const h = createHash('sha256');
@@ -113,12 +122,13 @@ export class DriveTarget implements RestoreTarget {
     const spool = join(await this.tmp, createHash('sha1').update(file.path).digest('hex'));
     try {
       const hash = createHash('sha256');
-      await pipeline(body, new Transform({ transform: (c: Buffer, _e, cb) => (hash.update(c), cb(null, c)) }), createWriteStream(spool));
+      const md5 = createHash('md5');
+      await pipeline(body, new Transform({ transform: (c: Buffer, _e, cb) => (hash.update(c), md5.update(c), cb(null, c)) }), createWriteStream(spool));
       const got = hash.digest('hex');
       if (got !== file.sha256) throw new RestoreError(`${this.describe(file.path)}: sha256 ${got}, expected ${file.sha256}; not uploaded`);
       const parent = await this.folder(dir);
       const { mimeType } = this.upload(file);
-      const description = `${SHA_TAG}${file.sha256}`;
+      const description = `${SHA_TAG}${file.sha256} ${MD5_TAG}${md5.digest('hex')}`;
       const existing = await this.find(parent, name, false);
       const media = { mimeType: file.contentType ?? 'application/octet-stream', body: createReadStream(spool) };
       if (existing?.id) {
