@@ -107,6 +107,23 @@ function coveredBytes(table: SeekTable, members: readonly ManifestObject[]): num
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/**
+ * Target paths claimed by more than one selected object, with the sources claiming each. Restored
+ * in parallel, one would silently overwrite the other: they all fail instead (reported).
+ */
+function claimedTwice(groups: readonly Group[]): Map<string, string[]> {
+  const by = new Map<string, string[]>();
+  for (const g of groups) {
+    for (const j of g.jobs) {
+      const list = by.get(j.file.path);
+      if (list) list.push(j.source);
+      else by.set(j.file.path, [j.source]);
+    }
+  }
+  for (const [path, sources] of by) if (sources.length < 2) by.delete(path);
+  return by;
+}
+
 /** Restores everything requested into `opts.target`. Never throws for one file's failure. */
 export async function runRestore(requests: readonly RestoreRequest[], opts: RestorerOptions): Promise<RestoreSummary> {
   const limit = pLimit(opts.concurrency ?? 4);
@@ -118,19 +135,23 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
   }
   opts.onProgress?.({ ...progress });
   const outcomes: RestoreOutcome[] = groups.flatMap((g) => g.failed);
+  const clashes = claimedTwice(groups);
   await Promise.all(
     groups.map((g) =>
       limit(async () => {
         const each = async (job: Job, body?: Readable): Promise<RestoreOutcome> => {
-          const outcome = await restoreOne(
-            job,
-            opts,
-            (n) => {
-              progress.bytesDone += n;
-              opts.onProgress?.({ ...progress });
-            },
-            body,
-          );
+          const others = clashes.get(job.file.path);
+          const outcome: RestoreOutcome = others
+            ? { path: job.file.path, source: job.source, status: 'failed', size: job.file.size, error: `${others.length} selected objects map to this target path (${others.join(', ')}); none of them was restored` }
+            : await restoreOne(
+                job,
+                opts,
+                (n) => {
+                  progress.bytesDone += n;
+                  opts.onProgress?.({ ...progress });
+                },
+                body,
+              );
           if (outcome.status !== 'restored') progress.bytesDone += job.file.size;
           progress.filesDone++;
           opts.onProgress?.({ ...progress });

@@ -7,6 +7,8 @@ import { RestoreRequestError } from './errors';
 /** The catalog columns a restore needs. */
 export interface CatalogRowRef {
   object_path: string;
+  /** Bucket the object was read from: the same key under two source buckets is two objects. */
+  source_bucket?: string | null;
   backup_file: string;
   archive_key: string;
   source_prefix: string;
@@ -88,7 +90,7 @@ export function parseAsOf(text: string): Date {
 }
 
 /**
- * The newest row of each object_path whose backup_timestamp is at or before `asOf` (the version
+ * The newest row of each object (source_bucket + object_path) whose backup_timestamp is at or before `asOf` (the version
  * the backups held at that moment); ties go to the later archive name.
  */
 export function latestVersions<R extends CatalogRowRef>(rows: readonly R[], asOf?: Date): R[] {
@@ -96,13 +98,14 @@ export function latestVersions<R extends CatalogRowRef>(rows: readonly R[], asOf
   for (const r of rows) {
     const t = Date.parse(r.backup_timestamp);
     if (asOf && !(t <= asOf.getTime())) continue;
-    const cur = best.get(r.object_path);
+    const id = `${r.source_bucket ?? ''}\0${r.object_path}`;
+    const cur = best.get(id);
     if (!cur) {
-      best.set(r.object_path, r);
+      best.set(id, r);
       continue;
     }
     const ct = Date.parse(cur.backup_timestamp);
-    if (t > ct || (t === ct && r.backup_file > cur.backup_file)) best.set(r.object_path, r);
+    if (t > ct || (t === ct && r.backup_file > cur.backup_file)) best.set(id, r);
   }
   return [...best.values()];
 }

@@ -2,7 +2,7 @@
 import { likePrefix, sqlString } from '../catalog';
 
 /** Columns a restore reads from the catalog. */
-export const RESTORE_COLUMNS = ['object_path', 'backup_file', 'archive_key', 'source_prefix', 'backup_timestamp', 'backup_region', 'target_buckets', 'object_size', 'sha256', 'member_offset', 'member_size', 'content_type', 'creation_time'] as const;
+export const RESTORE_COLUMNS = ['object_path', 'source_bucket', 'backup_file', 'archive_key', 'source_prefix', 'backup_timestamp', 'backup_region', 'target_buckets', 'object_size', 'sha256', 'member_offset', 'member_size', 'content_type', 'creation_time'] as const;
 
 /** What to select: exactly one of the fields (date only with user). */
 export interface CatalogSelection {

@@ -140,6 +140,18 @@ describe('Function: runRestore', () => {
     expect(existsSync(join(dir, 'wrong.txt'))).toBe(false);
   });
 
+  it('two selected objects mapping to one target path both fail (reported), neither is written', async () => {
+    // Prepare: two different objects, one target path
+    const dir = out();
+    const req = (key: string) => ({ kind: 'object' as const, bucket: NORMAL.bucket, key: `${PREFIX}${key}`, path: 'report.bin' });
+    // Act
+    const summary = await runRestore([req('bob@acme.com/notes.txt'), req('bob@acme.com/late.txt')], { storeFor: () => f.appliance.topology.store(NORMAL.region), target: new DirectoryTarget(dir) });
+    // Assess
+    expect(summary).toMatchObject({ restored: 0, failed: 2 });
+    for (const o of summary.outcomes) expect(o.error).toMatch(/2 selected objects map to this target path/);
+    expect(existsSync(join(dir, 'report.bin'))).toBe(false);
+  });
+
   it('refuses unsafe target names and never writes outside the target', async () => {
     const root = out();
     const dir = join(root, 'inside');
