@@ -104,4 +104,26 @@ describe('Class: AthenaCatalogQuery (moto)', () => {
       await q.close();
     }
   });
+
+  it('returns array<string> columns (Athena text `[a, b]`) as arrays', async () => {
+    // Prepare
+    const server = moto();
+    const col = (Name: string, Type: string) => ({ CatalogName: 'hive', SchemaName: 'db', TableName: 't', Name, Label: Name, Type, Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: false });
+    const row = (...v: string[]) => ({ Data: v.map((x) => ({ VarCharValue: x })) });
+    const res = await fetch(`${server.endpoint}/moto-api/static/athena/query-results`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ region: server.region, results: [{ rows: [row('target_buckets'), row('[acme-backup-eu, acme-mirror-ca]'), row('[]')], column_info: [col('target_buckets', 'array')] }] }),
+    });
+    expect(res.status).toBe(201);
+    const q = new AthenaCatalogQuery({ ...server.connection(), workGroup: 'primary', pollMs: 10 });
+    try {
+      // Act
+      const r = await q.query('SELECT target_buckets FROM t');
+      // Assess
+      expect(r.rows).toEqual([{ target_buckets: ['acme-backup-eu', 'acme-mirror-ca'] }, { target_buckets: [] }]);
+    } finally {
+      await q.close();
+    }
+  });
 });

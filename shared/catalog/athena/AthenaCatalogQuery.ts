@@ -40,7 +40,17 @@ function convert(value: string | undefined, type: string | undefined): unknown {
   }
   if (FLOAT_TYPES.has(t)) return Number(value);
   if (t === 'boolean') return value === 'true';
+  if (t.startsWith('array')) return arrayOf(value);
   return value;
+}
+
+/**
+ * Athena renders `array<string>` as `[a, b]` (not JSON). Catalog arrays hold bucket names, which
+ * cannot contain commas, so splitting on ", " is exact.
+ */
+function arrayOf(value: string): string[] {
+  const inner = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  return inner.trim() === '' ? [] : inner.split(', ');
 }
 
 /** Replaces the bare identifier `catalog_table_name` (not inside quotes) with `table`. */
