@@ -81,9 +81,16 @@ async function subjects(o: DriveIngestOptions, auth: AuthFactory, api: (subject:
     else list.push({ id: email, email, ownerSegment: email, label: email });
   }
   if (s.shared_drives && !auth.singleUser && !o.userFilter && s.admin_subject) {
-    for (const d of await api(s.admin_subject).listSharedDrives(true)) {
-      if (!d.id) continue;
-      list.push({ id: `shared-drive:${d.id}`, email: s.admin_subject, driveId: d.id, ownerSegment: `shared-drives/${escapeName(d.name ?? d.id)}`, label: `shared drive ${d.name ?? d.id}` });
+    const drives = (await api(s.admin_subject).listSharedDrives(true)).filter((d) => !!d.id);
+    // Shared-drive names are not unique: two drives of one name get their ids appended, so their
+    // keys never collide (a unique name keeps the plain segment, so existing keys do not move).
+    const seen = new Map<string, number>();
+    const seg = (d: { id?: string | null; name?: string | null }) => escapeName(d.name ?? d.id!);
+    for (const d of drives) seen.set(seg(d), (seen.get(seg(d)) ?? 0) + 1);
+    for (const d of drives) {
+      const name = d.name ?? d.id!;
+      const segment = (seen.get(seg(d)) ?? 0) > 1 ? `${name} [${d.id}]` : name;
+      list.push({ id: `shared-drive:${d.id}`, email: s.admin_subject, driveId: d.id!, ownerSegment: `shared-drives/${escapeName(segment)}`, label: `shared drive ${segment}` });
     }
   }
   return { list, skipped };
