@@ -21,7 +21,8 @@ import { QueueWithDlq } from './constructs/QueueWithDlq';
 import { ServicePlatform, tokenAvailabilityZones } from './constructs/ServicePlatform';
 import { StagingBucket } from './constructs/StagingBucket';
 import { DEFAULTS } from './defaults';
-import { bucketArn, joinKey, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
+import { catalogBase } from '../shared/catalog/columns';
+import { bucketArn, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
 import { catalogBucketName, QUARANTINE_PREFIX, stagingBucketName, stagingKeyAlias, targetStackName } from './names';
 import { routerConfig } from './runtime';
 import { acknowledgeBucketNotificationsHandler, grantScoped } from './nag';
@@ -148,7 +149,8 @@ export class TargetStack extends Stack {
     grantScoped(
       role,
       reason,
-      new iam.PolicyStatement({ actions: [...S3_READ_ACTIONS, 's3:DeleteObject'], resources: sources.map((b) => objectsArn(staging, `${b}/`)) }),
+      // Archives are deleted by version id (the staging bucket is versioned): DeleteObjectVersion.
+      new iam.PolicyStatement({ actions: [...S3_READ_ACTIONS, 's3:DeleteObject', 's3:DeleteObjectVersion'], resources: sources.map((b) => objectsArn(staging, `${b}/`)) }),
       new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging'], resources: [objectsArn(staging, QUARANTINE_PREFIX)] }),
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(staging)] }),
     );
@@ -173,7 +175,14 @@ export class TargetStack extends Stack {
         }
       }
       if (this.catalog && rule.destinations.some((d) => d.backup)) {
-        grantScoped(role, reason, new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objectsArn(this.catalog.bucketName, joinKey(rule.source.bucket, rule.source.prefix_filter))] }));
+        // The router HEADs a catalog file before writing it (skip identical rows on redelivery):
+        // GetObject, and ListBucket so a missing file is a 404, not a 403.
+        grantScoped(
+          role,
+          reason,
+          new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objectsArn(this.catalog.bucketName, catalogBase(rule.source.bucket, rule.source.prefix_filter))] }),
+          new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(this.catalog.bucketName)] }),
+        );
       }
     }
   }

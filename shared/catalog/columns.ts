@@ -72,9 +72,18 @@ export interface CatalogRow {
   drive_modified_time: string | null;
 }
 
-/** Catalog object key: `{source_bucket}/{source_prefix}year=YYYY/month=MM/day=DD/{archive}.jsonl`. */
+/**
+ * Folder of a rule's catalog files, always ending in `/`: `{source_bucket}/{source_prefix}/`.
+ * The router's keys, the Glue table location and the local DuckDB views all use it, so a prefix
+ * without a trailing slash (`logs`) still gives `logs/year=…` partitions, never `logsyear=…`.
+ */
+export function catalogBase(sourceBucket: string, sourcePrefix: string): string {
+  return `${sourceBucket}/${sourcePrefix}/`.replace(/\/{2,}/g, '/');
+}
+
+/** Catalog object key: `{catalogBase}year=YYYY/month=MM/day=DD/{archive}.jsonl`. */
 export function catalogKey(sourceBucket: string, sourcePrefix: string, archiveCreated: Date, archiveName: string): string {
   const iso = archiveCreated.toISOString();
   const [y, m, d] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
-  return `${sourceBucket}/${sourcePrefix}year=${y}/month=${m}/day=${d}/${archiveName}.jsonl`.replace(/\/{2,}/g, '/');
+  return `${catalogBase(sourceBucket, sourcePrefix)}year=${y}/month=${m}/day=${d}/${archiveName}.jsonl`;
 }

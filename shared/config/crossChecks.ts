@@ -73,11 +73,15 @@ export function crossCheck(config: Config): CrossCheckResult {
     }
 
     rules.slice(0, i).forEach((other, k) => {
-      if (other.source.bucket === src.bucket && filtersOverlap(ruleFilter(other), ruleFilter(rule))) {
+      // Prefixes alone decide: staging keys and replication filters carry {bucket}/{prefix} but not
+      // the suffix, so two rules with overlapping prefixes would swap each other's archives.
+      const a = other.source.prefix_filter;
+      const b = src.prefix_filter;
+      if (other.source.bucket === src.bucket && (a.startsWith(b) || b.startsWith(a))) {
         errors.push({
           path: `${p}.source.prefix_filter`,
-          value: showValue(src.prefix_filter),
-          message: `overlaps ${rulePath(k)} (prefix ${JSON.stringify(other.source.prefix_filter)}, suffix ${JSON.stringify(other.source.suffix_filter)}) on bucket "${src.bucket}"; S3 cannot send one object's events to two rules`,
+          value: showValue(b),
+          message: `overlaps ${rulePath(k)} (prefix ${JSON.stringify(a)}) on bucket "${src.bucket}"; two rules on one bucket need disjoint prefixes (their archives are told apart by prefix)`,
         });
       }
     });

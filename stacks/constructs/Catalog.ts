@@ -11,9 +11,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CATALOG_COLUMNS, CATALOG_PARTITION_KEYS } from '../../shared/catalog/columns';
+import { CATALOG_COLUMNS, CATALOG_PARTITION_KEYS, catalogBase as catalogBaseOf } from '../../shared/catalog/columns';
 import { DEFAULTS } from '../defaults';
-import { bucketArn, joinKey, objectsArn } from '../iam';
+import { bucketArn, objectsArn } from '../iam';
 import { grantScoped } from '../nag';
 import { athenaWorkGroupName, catalogDatabaseName, catalogTableName } from '../names';
 import { secureBucketProps } from './buckets';
@@ -33,8 +33,8 @@ export interface CatalogProps {
   readonly logKey: kms.Key;
 }
 
-/** Catalog key base of a rule: `{source_bucket}/{source_prefix}` (as in shared/catalog catalogKey). */
-export const catalogBase = (t: CatalogTableSpec): string => joinKey(t.sourceBucket, t.sourcePrefix);
+/** Catalog folder of a rule, ending in `/` (shared/catalog's catalogBase, which the router's keys use). */
+export const catalogBase = (t: CatalogTableSpec): string => catalogBaseOf(t.sourceBucket, t.sourcePrefix);
 
 /** Partition projection parameters: year/month/day as zero-padded integers, read as strings. */
 export function projectionParameters(bucketName: string, t: CatalogTableSpec): Record<string, string> {

@@ -15,7 +15,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { DriveSource } from '../../shared/config';
 import { DEFAULTS } from '../defaults';
-import { bucketArn, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_WRITE_ACTIONS } from '../iam';
+import { bucketArn, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS } from '../iam';
 import { DRIVE_STATE_PREFIX } from '../names';
 import { acknowledge, grantScoped } from '../nag';
 import { serviceTaskDefinition } from './QueueService';
@@ -50,6 +50,11 @@ export class DriveIngestSchedule extends Construct {
       { XREGION_DRIVE_CREDENTIALS: ecs.Secret.fromSecretsManager(secret) },
     );
     this.taskDefinition = taskDefinition;
+    // Downloads spool to disk (up to `concurrency` files at once, each up to max_file_size_mb):
+    // size the task's ephemeral storage for that, within Fargate's 21..200 GiB.
+    const limitMb = drive.max_file_size_mb || 10_240;
+    const spoolGiB = Math.min(200, Math.max(21, Math.ceil((drive.concurrency * limitMb) / 1024) + 5));
+    (taskDefinition.node.defaultChild as ecs.CfnTaskDefinition).ephemeralStorage = { sizeInGiB: spoolGiB };
 
     const bucket = drive.target.bucket;
     const writable = [objectsArn(bucket, drive.target.prefix), objectsArn(bucket, DRIVE_STATE_PREFIX)];
@@ -57,7 +62,8 @@ export class DriveIngestSchedule extends Construct {
     grantScoped(
       role,
       'drive-ingest reads and writes only the Drive target prefix and the _xregion/ state prefix of its bucket (and that bucket\'s key when it is named by alias).',
-      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging', 's3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject'], resources: writable }),
+      // A moved or renamed Drive file is copied server-side from a specific version: GetObjectVersion(Tagging).
+      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:PutObjectTagging', ...S3_READ_ACTIONS, 's3:DeleteObject'], resources: writable }),
       // ListBucket makes a missing key a 404 rather than a 403 (state objects are read by key).
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(bucket)] }),
       ...(props.bucketKeyArn ? [kmsStatement(KMS_ENCRYPT_DECRYPT, props.bucketKeyArn)] : []),

@@ -190,14 +190,15 @@ describe('Function: parseConfig (cross-checks)', () => {
       destinations: [{ region: 'ca-central-1', bucket: 'dst-other' }],
     });
     expect(errorsOf(raw)).toEqual([
-      'replication_configuration[1].source.prefix_filter: "docs/2025/" overlaps replication_configuration[0] (prefix "docs/", suffix "") on bucket "src-bucket"; S3 cannot send one object\'s events to two rules',
+      'replication_configuration[1].source.prefix_filter: "docs/2025/" overlaps replication_configuration[0] (prefix "docs/") on bucket "src-bucket"; two rules on one bucket need disjoint prefixes (their archives are told apart by prefix)',
     ]);
     raw.replication_configuration[1].source.prefix_filter = 'photos/';
     expect(() => parseConfig(raw)).not.toThrow();
+    // Different suffixes do not help: archives in staging are told apart by bucket and prefix only.
     raw.replication_configuration[1].source.prefix_filter = 'docs/';
     raw.replication_configuration[0].source.suffix_filter = '.pdf';
     raw.replication_configuration[1].source.suffix_filter = '.jpg';
-    expect(() => parseConfig(raw)).not.toThrow();
+    expect(errorsOf(raw)[0]).toMatch(/prefix_filter: "docs\/" overlaps replication_configuration\[0\]/);
   });
 
   it('rejects a bucket placed in two regions', () => {

@@ -156,6 +156,10 @@ describe('Class: SourceStack', () => {
       expect(parseConfig(JSON.parse(env.XREGION_CONFIG as string)).config.drive_sources.map((d) => d.name)).toEqual(['acme']);
       const statements = statementsOf(t, 'Drive0IngestTaskDefinitionTaskRole');
       expect((resourcesGranted(statements, 's3:PutObject') as string[]).sort()).toEqual(['arn:aws:s3:::acme-drive-landing/_xregion/*', 'arn:aws:s3:::acme-drive-landing/gdrive-backup/*']);
+      // Moved or renamed files are copied server-side from a specific version.
+      expect((resourcesGranted(statements, 's3:GetObjectVersion') as string[]).sort()).toEqual(['arn:aws:s3:::acme-drive-landing/_xregion/*', 'arn:aws:s3:::acme-drive-landing/gdrive-backup/*']);
+      // Downloads spool to disk: 8 concurrent files of up to 10 GiB (max_file_size_mb 10240) + 5 GiB.
+      expect(td.EphemeralStorage).toEqual({ SizeInGiB: 85 });
     });
 
     it('alarms on the DLQ, the oldest message and compressor failures to an encrypted topic with the e-mails', () => {

@@ -86,6 +86,11 @@ describe('Class: TargetStack', () => {
         `arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/quarantine/*`,
       ]);
       expect(resourcesGranted(statements, 's3:DeleteObject')).toEqual([`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/source-bucket/*`]);
+      // Archives are deleted by version id in the versioned staging bucket.
+      expect(resourcesGranted(statements, 's3:DeleteObjectVersion')).toEqual([`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/source-bucket/*`]);
+      // The router HEADs a catalog file before rewriting it: GetObject there, ListBucket for a 404.
+      expect(resourcesGranted(statements, 's3:GetObject')).toContain(`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-catalog/source-bucket/documents/*`);
+      expect(resourcesGranted(statements, 's3:ListBucket')).toContain(`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-catalog`);
       expect(resourcesGranted(statementsOf(ca, 'RouterTaskDefinitionTaskRole'), 's3:PutObject')).toContain('arn:aws:s3:::target-bucket-normal/documents/*');
       expect(JSON.stringify(statementsOf(ca, 'RouterTaskDefinitionTaskRole'))).not.toContain('target-bucket-backup');
     });
