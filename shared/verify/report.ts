@@ -7,7 +7,8 @@ export type FindingKind =
   | 'catalog-row-missing' // a manifest object has no catalog row
   | 'catalog-row-extra' // a catalog row names an object the archive's manifest does not hold
   | 'catalog-row-differs' // a catalog row disagrees with the manifest
-  | 'catalog-archive-missing'; // catalog rows point at an archive that no longer exists
+  | 'catalog-archive-missing' // catalog rows point at an archive that no longer exists
+  | 'catalog-row-unreadable' // a catalog line is not a JSON object (archive = the catalog file, member = the line)
 
 export interface Finding {
   kind: FindingKind;

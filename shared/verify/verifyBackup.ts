@@ -4,6 +4,7 @@
  * and, given the catalog, that its rows match the manifests exactly and name no archive that
  * is gone. Findings are collected, never thrown: an auditor wants the whole list.
  */
+import { createInterface } from 'node:readline';
 import pLimit from 'p-limit';
 import { ArchiveCorruptError, ArchiveReader, readArchiveStream, type Manifest } from '../archive';
 import { CATALOG_COLUMNS, catalogRows, type CatalogRow } from '../catalog';
@@ -41,27 +42,32 @@ async function drain(body: NodeJS.ReadableStream): Promise<number> {
   return n;
 }
 
-/** Every catalog row of the backup bucket, with the catalog object each came from. */
-async function readCatalog(cat: NonNullable<VerifyOptions['catalog']>, bucket: string, prefix: string): Promise<{ row: CatalogRow; file: string }[]> {
+/** Every catalog row of the backup bucket, with the catalog object each came from; lines that do not parse are findings. */
+async function readCatalog(cat: NonNullable<VerifyOptions['catalog']>, bucket: string, prefix: string): Promise<{ rows: { row: CatalogRow; file: string }[]; findings: Finding[] }> {
   const out: { row: CatalogRow; file: string }[] = [];
+  const findings: Finding[] = [];
   for await (const o of cat.store.list(cat.bucket, cat.prefix ?? '')) {
     if (!o.key.endsWith('.jsonl')) continue;
     const { body } = await cat.store.get(cat.bucket, o.key);
-    let text = '';
-    for await (const c of body) text += (c as Buffer).toString('utf8');
-    for (const line of text.split('\n')) {
+    // readline decodes across chunk boundaries: a character split between chunks stays whole.
+    const lines = createInterface({ input: body, crlfDelay: Infinity });
+    let n = 0;
+    for await (const line of lines) {
+      n++;
       if (!line.trim()) continue;
       let row: CatalogRow;
       try {
         row = JSON.parse(line) as CatalogRow;
-      } catch {
+        if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new Error('not a JSON object');
+      } catch (err) {
+        findings.push({ kind: 'catalog-row-unreadable', archive: `s3://${cat.bucket}/${o.key}`, member: `line ${n}`, detail: `catalog line does not parse: ${message(err)}` });
         continue;
       }
       const targets = Array.isArray(row.target_buckets) ? row.target_buckets : [];
       if (targets.includes(bucket) && typeof row.archive_key === 'string' && row.archive_key.startsWith(prefix)) out.push({ row, file: o.key });
     }
   }
-  return out;
+  return { rows: out, findings };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -103,14 +109,15 @@ export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
   const prefix = opts.prefix ?? '';
   const keys: { key: string; size: number }[] = [];
   for await (const o of opts.store.list(opts.bucket, prefix)) if (o.key.endsWith('.tar.zst')) keys.push({ key: o.key, size: o.size });
-  const catalog = opts.catalog ? await readCatalog(opts.catalog, opts.bucket, prefix) : [];
+  const read = opts.catalog ? await readCatalog(opts.catalog, opts.bucket, prefix) : { rows: [], findings: [] };
+  const catalog = read.rows;
   const rowsByArchive = new Map<string, CatalogRow[]>();
   for (const { row } of catalog) {
     const list = rowsByArchive.get(row.archive_key) ?? [];
     list.push(row);
     rowsByArchive.set(row.archive_key, list);
   }
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...read.findings];
   let members = 0;
   let bytes = 0;
   let done = 0;

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveReader, LocalFileRangeReader } from '../../shared/archive';
 import { verifyBackup } from '../../shared/verify';
-import { BACKUP, buildCatalogFixture, cli, type CatalogFixture } from '../restore/catalogFixture';
+import { Readable } from 'node:stream';
+import { readAll } from '../helpers/bytes';
+import { BACKUP, SOURCE, buildCatalogFixture, cli, type CatalogFixture } from '../restore/catalogFixture';
 
 let f: CatalogFixture;
 beforeAll(async () => {
@@ -93,4 +95,36 @@ describe('Function: verifyBackup', () => {
       writeFileSync(path, original);
     }
   });
+
+  it('decodes catalog files across chunk boundaries and reports lines that do not parse', async () => {
+    // Prepare: an extra catalog file with a row (non-ASCII archive key) for a gone archive and a
+    // broken line, read through a store that hands out one byte per chunk
+    const extraKey = `${SOURCE.bucket}/zz-extra.jsonl`;
+    const first = JSON.parse(readFileSync(join(f.dataDir, 'regions', BACKUP.region, f.catalogBucket, await firstCatalogKey()), 'utf8').split('\n')[0]!);
+    const gone = { ...first, archive_key: 'data/backup_größe_gone.tar.zst' };
+    await f.backupStore.put(f.catalogBucket, extraKey, Buffer.from(`${JSON.stringify(gone)}\n{"broken\n`));
+    const store = f.backupStore;
+    const oneByteChunks = Object.create(store) as typeof store;
+    oneByteChunks.get = async (bucket, key, o) => {
+      const r = await store.get(bucket, key, o);
+      const bytes = await readAll(r.body);
+      return { info: r.info, body: Readable.from((function* () { for (const b of bytes) yield Buffer.from([b]); })()) };
+    };
+    try {
+      // Act
+      const r = await verifyBackup({ store: f.backupStore, bucket: BACKUP.bucket, catalog: { store: oneByteChunks, bucket: f.catalogBucket } });
+      // Assess
+      expect(r.findings.map((x) => [x.kind, x.archive, x.member ?? ''])).toEqual([
+        ['catalog-archive-missing', 'data/backup_größe_gone.tar.zst', ''],
+        ['catalog-row-unreadable', `s3://${f.catalogBucket}/${extraKey}`, 'line 2'],
+      ]);
+    } finally {
+      await f.backupStore.delete(f.catalogBucket, extraKey);
+    }
+  });
 });
+
+async function firstCatalogKey(): Promise<string> {
+  for await (const o of f.backupStore.list(f.catalogBucket)) if (o.key.endsWith('.jsonl')) return o.key;
+  throw new Error('no catalog file');
+}
