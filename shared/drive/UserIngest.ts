@@ -215,14 +215,21 @@ export class UserIngest {
     if (rule) {
       s.skippedByRule += 1;
       this.event({ type: 'excluded', fileId: id, path: basePath, reason: rule });
-      if (!this.ctx.dryRun && prev?.kind !== 'excluded') await this.state.set(id, { key: '', kind: 'excluded', path: basePath, reason: rule, modifiedTime: f.modifiedTime ?? undefined });
+      if (!this.ctx.dryRun && prev?.kind !== 'excluded' && prev?.excluded === undefined) {
+        // A file backed up before keeps its backup and its path: another file must not take its key.
+        if (prev?.key) await this.state.set(id, { ...prev, excluded: rule, failed: undefined });
+        else await this.state.set(id, { key: '', kind: 'excluded', path: basePath, reason: rule, modifiedTime: f.modifiedTime ?? undefined });
+      }
       return;
     }
     if (plan.kind === 'unavailable') return this.unavailable(f, basePath, plan.reason);
     const rev = revisionOf(f);
     const live = prev && !prev.deleted && prev.key && (prev.kind === 'binary' || prev.kind === 'export' || prev.kind === 'record');
+    // A kept entry whose last attempt failed is always transferred again (also in a full listing).
+    if (prev?.failed !== undefined) retry = true;
     if (live && prev.rev === rev && prev.basePath === basePath && !retry) {
       s.skippedUnchanged += 1;
+      if (!this.ctx.dryRun && prev.excluded !== undefined) await this.state.set(id, { ...prev, excluded: undefined });
       return;
     }
     // A duplicate name in one folder: the first file (by creation) keeps the plain name.
@@ -252,7 +259,7 @@ export class UserIngest {
     this.event({ type: 'unavailable', fileId: id, path, reason });
     const prev = this.state.get(id);
     if (!this.ctx.dryRun && (prev?.kind !== 'unavailable' || prev.reason !== reason)) {
-      await this.state.set(id, { ...(prev?.key ? prev : { key: '' }), kind: prev?.key ? prev.kind : 'unavailable', path, reason, modifiedTime: f.modifiedTime ?? undefined });
+      await this.state.set(id, { ...(prev?.key ? prev : { key: '' }), kind: prev?.key ? prev.kind : 'unavailable', path, reason, modifiedTime: f.modifiedTime ?? undefined, failed: undefined, excluded: undefined });
     }
   }
 
@@ -381,7 +388,11 @@ export class UserIngest {
     this.report.stats.failed += 1;
     this.report.errorCount += 1;
     this.event({ type: 'failed', fileId: id, path: entry.path, reason: e.message });
-    await this.state.set(id, { ...entry, key: '', kind: 'failed', reason: e.message }).catch((x: unknown) => { this.fatal ??= x as Error; this.stop.abort(); });
+    // A file backed up before keeps its last good backup (key, path, sha256) and so its claim on
+    // the path; the failure is recorded beside it and retried next run.
+    const prev = this.state.get(id);
+    const next: IndexEntry = prev?.key ? { ...prev, failed: e.message } : { ...entry, key: '', kind: 'failed', reason: e.message };
+    await this.state.set(id, next).catch((x: unknown) => { this.fatal ??= x as Error; this.stop.abort(); });
   }
 }
 

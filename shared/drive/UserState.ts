@@ -30,6 +30,13 @@ export interface IndexEntry {
   /** Paths of the other parents of a multi-parent file. */
   alsoAt?: string[];
   reason?: string;
+  /**
+   * Why the last attempt failed, on an entry that keeps its previous backup (key, path, sha256):
+   * the file is retried next run, and its path stays claimed so no other file takes its key.
+   */
+  failed?: string;
+  /** Why the file is excluded now, on an entry that keeps its previous backup (see `failed`). */
+  excluded?: string;
   deleted?: { time: string; reason: 'trashed' | 'removed' };
 }
 
@@ -120,7 +127,7 @@ export class UserState {
 
   /** Entries that failed last time (retried by the next run). */
   failedIds(): string[] {
-    return [...this.entries].filter(([, e]) => e.kind === 'failed').map(([id]) => id);
+    return [...this.entries].filter(([, e]) => e.kind === 'failed' || e.failed !== undefined).map(([id]) => id);
   }
 
   /** Records an index change; journaled every `flushEvery` entries or 5 s. */

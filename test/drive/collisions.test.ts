@@ -43,4 +43,52 @@ describe('Function: runDriveIngest (collisions)', () => {
       expect(await keys(t.store, `${P}shared-drives/Engineering/`)).toEqual([]);
     });
   });
+  describe('Method: kept backups', () => {
+    const BOB = 'bob@acme.example';
+    const put = (name: string, data: string) => sd.server.ws.create({ name, mimeType: 'text/plain', owner: BOB, content: { kind: 'buffer', data: Buffer.from(data) } });
+
+    it('keeps the path of a backed-up file whose new version fails, so a new same-named file cannot overwrite it', async () => {
+      // Prepare: keep.txt is backed up; then it changes and its download fails, and a new keep.txt appears
+      const ws = sd.server.ws;
+      const x = put('keep.txt', 'good\n');
+      await run({ userFilter: BOB }, { concurrency: 1 });
+      ws.update(x, (f) => ws.setContent(f, { kind: 'buffer', data: Buffer.from('newer\n') }));
+      for (let i = 0; i < 4; i++) put(`filler-${i}.txt`, `${i}\n`); // the failure lands before the new file is planned
+      const y = put('keep.txt', 'intruder\n');
+      sd.server.faults.set([{ kind: 'serverError', match: `${x.id}\\?.*alt=media` }]);
+
+      // Act
+      const r = await run({ userFilter: BOB, backoff: { baseMs: 1, capMs: 2, maxAttempts: 1 } }, { concurrency: 1 });
+
+      // Assess
+      expect(r.subjects[0]).toMatchObject({ status: 'partial' });
+      expect(r.subjects[0].stats.failed).toBe(1);
+      expect(await text(`${P}${BOB}/keep.txt`)).toBe('good\n');
+      expect(await text(`${P}${BOB}/keep [${y.id}].txt`)).toBe('intruder\n');
+
+      // Act: the fault clears; the next run retries the failed file at its own path
+      sd.server.faults.set([]);
+      const r2 = await run({ userFilter: BOB }, { concurrency: 1 });
+      expect(r2.subjects[0].status).toBe('ok');
+      expect(await text(`${P}${BOB}/keep.txt`)).toBe('newer\n');
+      expect(await text(`${P}${BOB}/keep [${y.id}].txt`)).toBe('intruder\n');
+    });
+
+    it('keeps the path of a backed-up file that becomes excluded', async () => {
+      // Prepare: keep.txt is backed up; then it grows past max_file_size_mb and a small keep.txt appears
+      const ws = sd.server.ws;
+      const x = put('keep.txt', 'good\n');
+      await run({ userFilter: BOB }, { max_file_size_mb: 1 });
+      ws.update(x, (f) => ws.setContent(f, { kind: 'generated', size: 1024 * 1024 + 1, seed: 3 }));
+      const y = put('keep.txt', 'intruder\n');
+
+      // Act
+      const r = await run({ userFilter: BOB }, { max_file_size_mb: 1 });
+
+      // Assess
+      expect(r.subjects[0].events).toContainEqual(expect.objectContaining({ type: 'excluded', fileId: x.id }));
+      expect(await text(`${P}${BOB}/keep.txt`)).toBe('good\n');
+      expect(await text(`${P}${BOB}/keep [${y.id}].txt`)).toBe('intruder\n');
+    });
+  });
 });
