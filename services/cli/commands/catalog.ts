@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AthenaCatalogQuery, catalogTableName, DuckDbCatalogQuery, formatResult, type CatalogQuery, type DuckDbTable } from '../../../shared/catalog';
+import { AthenaCatalogQuery, catalogBase, catalogTableName, DuckDbCatalogQuery, formatResult, type CatalogQuery, type DuckDbTable } from '../../../shared/catalog';
 import { readConfig, sourceRegions, targetRegions, type Config } from '../../../shared/config';
 import { S3ObjectStore, type ObjectStore } from '../../../shared/storage';
 import { LocalTopology } from '../appliance/LocalTopology';
@@ -83,11 +83,11 @@ export class CliEnv {
     return r;
   }
 
-  /** One view per rule with a backup destination in the region, over `<dir>/{source_bucket}/{prefix}`. */
+  /** One view per rule with a backup destination in the region, over `<dir>/{catalogBase}` (the router's folder for the rule). */
   catalogTables(region: string, root: string): DuckDbTable[] {
     return this.config.replication_configuration
       .filter((r) => r.destinations.some((d) => d.backup && d.region === region))
-      .map((r) => ({ name: catalogTableName(r.source.bucket, r.source.prefix_filter), dir: join(root, r.source.bucket, r.source.prefix_filter) }));
+      .map((r) => ({ name: catalogTableName(r.source.bucket, r.source.prefix_filter), dir: join(root, catalogBase(r.source.bucket, r.source.prefix_filter)) }));
   }
 
   /** DuckDB over the local catalog folder of the catalog region. */
