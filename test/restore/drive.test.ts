@@ -84,6 +84,15 @@ describe('Class: DriveTarget (sample Drive)', () => {
     const doc = await at(target, 'carol@acme.com/Plans/roadmap');
     expect(doc?.mimeType).toBe('application/vnd.google-apps.document');
     expect(await at(target, 'old/year-end.csv')).toMatchObject({ mimeType: 'text/csv' });
+    // A re-run knows the converted Doc (no checksum in Drive) by its untouched modifiedTime...
+    const again = await cli(restoreArgs(target, '--convert'));
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ restored: 0, conflicts: 0 });
+    // ...and once someone edits the Doc, it is a conflict, not "identical".
+    await drive.files.update({ fileId: doc!.id!, requestBody: { name: 'roadmap', modifiedTime: new Date().toISOString() }, fields: 'id' }, { ...opts, rootUrl: sd.url });
+    const edited = await cli(restoreArgs(target, '--convert'));
+    expect(edited.code).toBe(1);
+    expect(JSON.parse(edited.stdout)).toMatchObject({ restored: 0, conflicts: 1 });
   });
 
   it('refuses a different existing file without --overwrite', async () => {

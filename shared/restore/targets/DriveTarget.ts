@@ -79,7 +79,7 @@ export class DriveTarget implements RestoreTarget {
 
   private async find(parent: string, name: string, folder: boolean): Promise<drive_v3.Schema$File | undefined> {
     const q = `${quote(parent)} in parents and name = ${quote(name)} and trashed = false and mimeType ${folder ? '=' : '!='} ${quote(FOLDER_MIME)}`;
-    const r = await this.drive.files.list({ q, fields: 'files(id,name,mimeType,description,size,md5Checksum)', pageSize: 10 }, this.call);
+    const r = await this.drive.files.list({ q, fields: 'files(id,name,mimeType,description,size,md5Checksum,modifiedTime)', pageSize: 10 }, this.call);
     return r.data.files?.[0];
   }
 
@@ -105,8 +105,10 @@ export class DriveTarget implements RestoreTarget {
     if (existing.description?.includes(`${SHA_TAG}${file.sha256}`)) {
       // Our tag says what we uploaded; only Drive's live checksum says it is still there.
       const md5 = new RegExp(`${MD5_TAG}([0-9a-f]{32})`).exec(existing.description)?.[1];
-      if (md5 && existing.md5Checksum === md5) return 'identical';
-      if (native) return 'identical'; // converted to a Google format: Drive keeps no checksum to compare
+      if (!native && md5 && existing.md5Checksum === md5) return 'identical';
+      // Converted to a Google format: Drive keeps no checksum, but we set modifiedTime to the
+      // original's at upload and any edit moves it. Without that evidence it is a conflict.
+      if (native && file.lastModified && existing.modifiedTime && Date.parse(existing.modifiedTime) === Date.parse(file.lastModified)) return 'identical';
     }
     if (native) return 'different';
     const r = await this.drive.files.get({ fileId: existing.id, alt: 'media' }, { ...this.call, responseType: 'stream' });
@@ -133,7 +135,7 @@ export class DriveTarget implements RestoreTarget {
       const media = { mimeType: file.contentType ?? 'application/octet-stream', body: createReadStream(spool) };
       if (existing?.id) {
         // Reached only with --overwrite: a new revision of the same file.
-        await this.drive.files.update({ fileId: existing.id, requestBody: { description }, media, fields: 'id' }, this.call);
+        await this.drive.files.update({ fileId: existing.id, requestBody: { description, ...(file.lastModified && { modifiedTime: file.lastModified }) }, media, fields: 'id' }, this.call);
       } else {
         await this.drive.files.create(
           { requestBody: { name, parents: [parent], description, ...(mimeType && { mimeType }), ...(file.lastModified && { modifiedTime: file.lastModified }) }, media, fields: 'id' },
