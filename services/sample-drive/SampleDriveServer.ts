@@ -187,6 +187,7 @@ function faultError(f: FaultRule): ApiError {
     case 'tooManyRequests': return new ApiError(429, 'rateLimitExceeded', 'Rate limit exceeded.', 'usageLimits', retry);
     case 'serverError': return new ApiError(500, 'backendError', 'Backend Error');
     case 'downloadQuota': return new ApiError(403, 'downloadQuotaExceeded', 'The download quota for this file has been exceeded.', 'usageLimits');
+    case 'forbidden': return new ApiError(403, f.reason ?? '', 'The user does not have sufficient permissions for this file.');
     case 'dailyLimit': return new ApiError(403, 'dailyLimitExceeded', 'Daily Limit Exceeded', 'usageLimits');
     default: return new ApiError(500, 'backendError', 'Backend Error');
   }

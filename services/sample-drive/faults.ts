@@ -17,6 +17,8 @@ export type FaultKind =
   | 'downloadQuota'
   /** 403 dailyLimitExceeded. */
   | 'dailyLimit'
+  /** 403 with `reason` (no reason at all when omitted), e.g. a permission change mid-run. */
+  | 'forbidden'
   /** Delay this response by delayMs. */
   | 'slow';
 
@@ -32,6 +34,8 @@ export interface FaultRule {
   probability?: number;
   /** Retry-After seconds for rateLimit/tooManyRequests (may be fractional). */
   retryAfterSeconds?: number;
+  /** Error reason for 'forbidden' (default: none). */
+  reason?: string;
   /** Delay for 'slow'. */
   delayMs?: number;
 }

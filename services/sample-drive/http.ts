@@ -18,7 +18,8 @@ export class ApiError extends Error {
 
 export function sendError(res: ServerResponse, err: ApiError): void {
   const body = JSON.stringify({
-    error: { code: err.code, message: err.message, errors: [{ domain: err.domain, reason: err.reason, message: err.message }] },
+    // An empty reason sends no `errors` list (Google does that for some 403s).
+    error: { code: err.code, message: err.message, ...(err.reason ? { errors: [{ domain: err.domain, reason: err.reason, message: err.message }] } : {}) },
   });
   res.writeHead(err.code, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body), ...err.headers });
   res.end(body);

@@ -7,7 +7,7 @@ import type { Limit } from 'p-limit';
 import type { DriveSource } from '../config';
 import { NoSuchObjectError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
-import { classifyError, type BackoffOptions } from './backoff';
+import { classifyError, UNAVAILABLE_REASONS, type BackoffOptions } from './backoff';
 import { planFile, recordBody, revisionOf, ruleReason, type Plan, type Rules } from './classify';
 import { FILE_FIELDS, type DriveApi, type DriveFile } from './DriveApi';
 import { DriveAbortedError, DriveApiError, DriveChecksumError, DriveQuotaError, DriveStateError } from './errors';
@@ -381,8 +381,7 @@ export class UserIngest {
       return;
     }
     const e = err instanceof DriveChecksumError ? err : classifyError(err, `file ${id}`);
-    if (e instanceof DriveApiError && e.status === 403 && !e.retryable) {
-      // cannotDownloadFile, cannotDownloadAbusiveFile, exportSizeLimitExceeded, ...
+    if (e instanceof DriveApiError && e.status === 403 && !e.retryable && !!e.reason && UNAVAILABLE_REASONS.has(e.reason)) {
       return this.unavailable(f, entry.path ?? '', `${e.reason ?? 'forbidden'}: ${e.message}`).catch((x: unknown) => { this.fatal ??= x as Error; });
     }
     this.report.stats.failed += 1;

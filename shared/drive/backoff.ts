@@ -10,6 +10,12 @@ const RATE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'bac
 /** Reasons that will not clear by retrying today: stop the user's run. */
 export const QUOTA_STOP_REASONS = new Set(['downloadQuotaExceeded', 'dailyLimitExceeded', 'quotaExceeded', 'uploadLimitExceeded', 'storageQuotaExceeded', 'sharingRateLimitExceeded']);
 
+/**
+ * 403 reasons that mean this file cannot be stored as it is (recorded as `unavailable`, not retried);
+ * any other non-retryable 403 (no reason, a permission change mid-run, ...) is a failure retried next run.
+ */
+export const UNAVAILABLE_REASONS = new Set(['cannotDownloadFile', 'cannotDownloadAbusiveFile', 'exportSizeLimitExceeded', 'cannotExportFile', 'fileNotDownloadable']);
+
 export interface BackoffOptions {
   /** Attempts in all (default 8). */
   maxAttempts?: number;
