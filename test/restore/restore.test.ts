@@ -96,6 +96,18 @@ describe('Command: xregion restore', () => {
     expect(sha(join(dir, 'ana@acme.com/important-document.pdf'))).toBe(patternSha256(v2.seed, v2.size));
   });
 
+  it('refuses options that do not apply to the mode instead of ignoring them', async () => {
+    // Act
+    const asOfArchive = await cli(['restore', '--archive', `s3://${BACKUP.bucket}/x.tar.zst`, '--as-of', '2025-01-21', '--to', out(), ...env()]);
+    const asOfFrom = await cli(['restore', '--from', `s3://${NORMAL.bucket}/${PREFIX}`, '--as-of', '2025-01-21', '--to', out(), ...env()]);
+    const keyCatalog = await cli(['restore', '--user', 'ana@acme.com', '--key', 'x.pdf', '--to', out(), ...env()]);
+    // Assess
+    expect([asOfArchive.code, asOfFrom.code, keyCatalog.code]).toEqual([1, 1, 1]);
+    expect(asOfArchive.stderr).toMatch(/--as-of goes with catalog selections.*not with --archive/);
+    expect(asOfFrom.stderr).toMatch(/--as-of goes with catalog selections.*not with --from/);
+    expect(keyCatalog.stderr).toMatch(/--key goes with --archive or --from/);
+  });
+
   it('is safe: skips identical files, refuses to overwrite different ones unless --overwrite', async () => {
     const dir = out();
     const args = ['restore', '--user', 'bob@acme.com', '--date', '2025-01-27', '--to', dir, '--json', ...env()];

@@ -100,6 +100,9 @@ async function plan(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]
   const modes = [opts.archive, opts.objectPath, opts.user, opts.prefix !== undefined && !opts.from ? opts.prefix : undefined, opts.query, opts.from].filter((v) => v !== undefined);
   if (modes.length !== 1) throw new RestoreRequestError('give exactly one of --archive, --object-path, --user, --prefix, --query, --from');
   if (opts.date !== undefined && opts.user === undefined) throw new RestoreRequestError('--date goes with --user');
+  // An option that does not apply to the mode would be silently ignored: refuse it instead.
+  if (opts.asOf !== undefined && (opts.archive || opts.from)) throw new RestoreRequestError(`--as-of goes with catalog selections (--object-path, --user, --prefix, --query), not with ${opts.archive ? '--archive' : '--from'}`);
+  if (opts.key !== undefined && !opts.archive && !opts.from) throw new RestoreRequestError('--key goes with --archive or --from (catalog selections name objects by --object-path)');
   if (opts.archive) {
     const a = parseS3Url(opts.archive);
     return [{ kind: 'archive', bucket: a.bucket, key: a.key, ...(opts.key !== undefined && { members: [{ relativeKey: opts.key, path: opts.key }] }) }];
