@@ -60,6 +60,25 @@ describe('Command: xregion restore --endpoint (catalog rows from an S3 catalog b
   });
 });
 
+describe('Command: xregion restore --from (S3 on moto)', () => {
+  it('skips zero-byte folder markers and says so', async () => {
+    // Prepare: a console-made bucket: one file and two folder markers
+    const server = moto();
+    await server.createBucket('moto-normal', { versioned: false });
+    await s3.put('moto-normal', 'gdrive/', Buffer.alloc(0));
+    await s3.put('moto-normal', 'gdrive/ana/', Buffer.alloc(0));
+    await s3.put('moto-normal', 'gdrive/ana/a.txt', Buffer.from('hello'), { metadata: { 'xregion-sha256': createHash('sha256').update('hello').digest('hex') } });
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-moto-'));
+    // Act
+    const r = await cli(['restore', '--from', 's3://moto-normal/gdrive', '--to', dir, '--endpoint', server.endpoint, '--config', f.configFile, '--data-dir', f.dataDir, '--region', server.region]);
+    // Assess
+    if (r.code !== 0) throw new Error(r.stderr);
+    expect(readdirSync(dir)).toEqual(['ana']);
+    expect(readdirSync(join(dir, 'ana'))).toEqual(['a.txt']);
+    expect(r.stderr).toContain("skipped 2 folder marker(s) (zero-byte keys ending in '/')");
+  });
+});
+
 describe('Function: verifyBackup (S3 on moto)', () => {
   it('finds a corrupted member and a missing catalog row', async () => {
     // Prepare: a damaged copy of one archive (one byte flipped mid-archive) without catalog rows

@@ -96,6 +96,23 @@ describe('Command: xregion restore', () => {
     expect(sha(join(dir, 'ana@acme.com/important-document.pdf'))).toBe(patternSha256(v2.seed, v2.size));
   });
 
+  it('from a normal destination given without a trailing slash: the folder, not sibling prefixes', async () => {
+    // Prepare: a sibling prefix that starts like the --from prefix
+    const store = f.appliance.topology.store(NORMAL.region);
+    const sibling = `${PREFIX.slice(0, -1)}-old/ana@acme.com/stale.txt`;
+    await store.put(NORMAL.bucket, sibling, Buffer.from('stale'));
+    try {
+      const dir = out();
+      // Act
+      const r = await cli(['restore', '--from', `s3://${NORMAL.bucket}/${PREFIX.slice(0, -1)}`, '--prefix', 'ana@acme.com/', '--to', dir, ...env()]);
+      // Assess
+      ok(r);
+      expect(filesUnder(dir)).toEqual(['ana@acme.com/Finance/invoice-001.pdf', 'ana@acme.com/Finance/invoice-002.pdf', 'ana@acme.com/important-document.pdf']);
+    } finally {
+      await store.delete(NORMAL.bucket, sibling);
+    }
+  });
+
   it('refuses options that do not apply to the mode instead of ignoring them', async () => {
     // Act
     const asOfArchive = await cli(['restore', '--archive', `s3://${BACKUP.bucket}/x.tar.zst`, '--as-of', '2025-01-21', '--to', out(), ...env()]);

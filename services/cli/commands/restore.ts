@@ -83,20 +83,34 @@ async function planFromCatalog(env: CliEnv, opts: RestoreOptions, sel: CatalogSe
   return archiveRequests(latest, (r) => backupLocation(env, r));
 }
 
-async function planFromNormal(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]> {
+/** What a plan restores, and the folder markers it leaves out (zero-byte keys ending in `/`). */
+interface Plan {
+  requests: RestoreRequest[];
+  folderMarkers: string[];
+}
+
+async function planFromNormal(env: CliEnv, opts: RestoreOptions): Promise<Plan> {
   const from = parseS3Url(opts.from!);
-  if (opts.key !== undefined) return [{ kind: 'object', bucket: from.bucket, key: from.key + opts.key, path: opts.key }];
+  // A prefix is a folder: `s3://b/gdrive-backup` must not match `gdrive-backup-old/` nor leave a leading '/'.
+  const base = from.key && !from.key.endsWith('/') ? `${from.key}/` : from.key;
+  if (opts.key !== undefined) return { requests: [{ kind: 'object', bucket: from.bucket, key: base + opts.key, path: opts.key }], folderMarkers: [] };
   const store = env.storeFor({ bucket: from.bucket });
   const out: RestoreRequest[] = [];
-  for await (const o of store.list(from.bucket, from.key + (opts.prefix ?? ''))) {
-    out.push({ kind: 'object', bucket: from.bucket, key: o.key, path: relativePath(o.key, from.key) });
+  const folderMarkers: string[] = [];
+  for await (const o of store.list(from.bucket, base + (opts.prefix ?? ''))) {
+    // Console-made "folders" are zero-byte objects named like the folder: not files to restore.
+    if (o.key.endsWith('/') && o.size === 0) {
+      folderMarkers.push(o.key);
+      continue;
+    }
+    out.push({ kind: 'object', bucket: from.bucket, key: o.key, path: relativePath(o.key, base) });
   }
-  if (out.length === 0) throw new RestoreRequestError(`nothing under ${opts.from}${opts.prefix ?? ''}`);
-  return out;
+  if (out.length === 0) throw new RestoreRequestError(`nothing under s3://${from.bucket}/${base}${opts.prefix ?? ''}${folderMarkers.length ? ` (only ${folderMarkers.length} folder marker(s))` : ''}`);
+  return { requests: out, folderMarkers };
 }
 
 /** What the options ask for, as restore requests. */
-async function plan(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]> {
+async function plan(env: CliEnv, opts: RestoreOptions): Promise<Plan> {
   const modes = [opts.archive, opts.objectPath, opts.user, opts.prefix !== undefined && !opts.from ? opts.prefix : undefined, opts.query, opts.from].filter((v) => v !== undefined);
   if (modes.length !== 1) throw new RestoreRequestError('give exactly one of --archive, --object-path, --user, --prefix, --query, --from');
   if (opts.date !== undefined && opts.user === undefined) throw new RestoreRequestError('--date goes with --user');
@@ -105,16 +119,17 @@ async function plan(env: CliEnv, opts: RestoreOptions): Promise<RestoreRequest[]
   if (opts.key !== undefined && !opts.archive && !opts.from) throw new RestoreRequestError('--key goes with --archive or --from (catalog selections name objects by --object-path)');
   if (opts.archive) {
     const a = parseS3Url(opts.archive);
-    return [{ kind: 'archive', bucket: a.bucket, key: a.key, ...(opts.key !== undefined && { members: [{ relativeKey: opts.key, path: opts.key }] }) }];
+    return { requests: [{ kind: 'archive', bucket: a.bucket, key: a.key, ...(opts.key !== undefined && { members: [{ relativeKey: opts.key, path: opts.key }] }) }], folderMarkers: [] };
   }
   if (opts.from) return planFromNormal(env, opts);
-  return planFromCatalog(env, opts, {
+  const requests = await planFromCatalog(env, opts, {
     ...(opts.objectPath !== undefined && { objectPath: opts.objectPath }),
     ...(opts.user !== undefined && { user: opts.user }),
     ...(opts.date !== undefined && { date: opts.date }),
     ...(opts.prefix !== undefined && { prefix: opts.prefix }),
     ...(opts.query !== undefined && { query: opts.query }),
   });
+  return { requests, folderMarkers: [] };
 }
 
 /** The target of `--to`: a folder, `s3://bucket/prefix`, or `drive://user@domain/folderId`. */
@@ -168,10 +183,11 @@ function progressBar(): { update: (p: RestoreProgress) => void; stop: () => void
   };
 }
 
-function printSummary(s: RestoreSummary, opts: RestoreOptions): void {
+function printSummary(s: RestoreSummary, folderMarkers: string[], opts: RestoreOptions): void {
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...s, skippedFolderMarkers: folderMarkers }, null, 2)}\n`);
   } else {
+    if (folderMarkers.length > 0) process.stderr.write(`skipped ${folderMarkers.length} folder marker(s) (zero-byte keys ending in '/'): ${folderMarkers.slice(0, 5).join(', ')}${folderMarkers.length > 5 ? ', …' : ''}\n`);
     for (const o of s.outcomes) if (o.status === 'conflict' || o.status === 'failed') process.stderr.write(`${o.status}: ${o.path}: ${o.error}\n`);
     process.stderr.write(
       `restored ${s.restored} file(s) (${s.bytesWritten} bytes), ${s.identical} already identical, ${s.conflicts} conflict(s), ${s.failed} failed, from ${s.archives} archive(s)\n`,
@@ -186,7 +202,7 @@ function printSummary(s: RestoreSummary, opts: RestoreOptions): void {
 /** Runs a restore; returns the exit code (1 when anything failed or conflicted). */
 export async function runRestoreCommand(opts: RestoreOptions): Promise<number> {
   const env = new CliEnv(opts);
-  const requests = await plan(env, opts);
+  const { requests, folderMarkers } = await plan(env, opts);
   const to = await target(env, opts.to, opts);
   const bar = progressBar();
   let summary: RestoreSummary;
@@ -196,7 +212,7 @@ export async function runRestoreCommand(opts: RestoreOptions): Promise<number> {
     bar.stop();
     await to.close?.();
   }
-  printSummary(summary, opts);
+  printSummary(summary, folderMarkers, opts);
   return summary.failed + summary.conflicts > 0 ? 1 : 0;
 }
 
