@@ -1,4 +1,5 @@
 /** ECS entry point of drive-ingest (a scheduled task): environment → adapters → one DriveIngestService run. */
+import { runProblems } from '../../shared/drive';
 import { createLogger, PowertoolsMetrics } from '../../shared/observability';
 import { createObjectStore } from '../../shared/storage';
 import { DriveIngestService } from './DriveIngestService';
@@ -14,13 +15,18 @@ async function main(): Promise<void> {
     metrics: new PowertoolsMetrics('drive-ingest'),
   });
   const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
   // ECS sends SIGTERM before stopping a task: finish in-flight files' bookkeeping, the next run resumes.
-  process.once('SIGTERM', () => stop.abort());
-  process.once('SIGINT', () => stop.abort());
+  const onSignal = (sig: NodeJS.Signals) => { stoppedBy ??= sig; stop.abort(); };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   const report = await service.run(settings.source, { signal: stop.signal });
   process.stdout.write(`${DriveIngestService.format(report)}\n`);
-  const failed = report.subjects.some((s) => s.status === 'error') || !!report.recordError;
-  process.exitCode = failed ? 1 : 0;
+  // Any subject not ok (partial, quota_exceeded, error, aborted) fails the task, so the ECS
+  // task-failure alarm sees users that fail every day; a stop by signal exits 128+signal as usual.
+  const problems = runProblems(report);
+  for (const p of problems) process.stderr.write(`drive-ingest: ${p}\n`);
+  process.exitCode = stoppedBy ? (stoppedBy === 'SIGINT' ? 130 : 143) : problems.length ? 1 : 0;
 }
 
 main().catch((err: unknown) => {

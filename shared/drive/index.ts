@@ -5,7 +5,7 @@
  * state under `_xregion/state/drive/`, and run records under `_xregion/runs/drive/`.
  */
 export { runDriveIngest, RUNS_ROOT, type DriveIngestOptions } from './runDriveIngest';
-export { formatRunReport, emptyStats, type DriveRunReport, type DriveStats, type SubjectReport, type SubjectStatus, type DriveEvent } from './report';
+export { formatRunReport, runProblems, emptyStats, type DriveRunReport, type DriveStats, type SubjectReport, type SubjectStatus, type DriveEvent } from './report';
 export {
   loadDriveCredentials, parseDriveCredentials, AuthFactory, CREDENTIALS_ENV, INGEST_SCOPES,
   type DriveCredentials, type ServiceAccountCredentials, type AuthorizedUserCredentials,

@@ -115,3 +115,17 @@ export function formatRunReport(r: DriveRunReport): string {
   if (r.recordError) out.push(r.recordError);
   return out.join('\n');
 }
+
+/**
+ * Why a run counts as failed (empty when every subject is `ok` and the run record was written):
+ * a `partial` or `quota_exceeded` user is a failure too, or the ECS task-failure alarm would never
+ * fire for a user whose files fail every day.
+ */
+export function runProblems(r: DriveRunReport): string[] {
+  const out = r.subjects.filter((s) => s.status !== 'ok').map((s) => {
+    const why = s.status === 'partial' ? `${s.stats.failed} file(s) failed; they are retried next run` : s.message ?? '';
+    return `${s.label}: ${s.status}${why ? ` (${why})` : ''}`;
+  });
+  if (r.recordError) out.push(r.recordError);
+  return out;
+}

@@ -48,6 +48,47 @@ describe('Command: ingest drive', () => {
   });
 });
 
+describe('Command: ingest drive (failures)', () => {
+  let sd: SampleDrive;
+  let dir: string;
+  beforeAll(async () => {
+    sd = await startSampleDrive({ largeFileBytes: 10_000 });
+    dir = mkdtempSync(join(tmpdir(), 'xregion-drive-cli-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+  });
+  afterAll(async () => {
+    await sd.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 1 and says why when a user ends partial', async () => {
+    // Prepare: every download of bob's answers 403 (no reason): his files fail, the run is partial
+    sd.server.faults.set([{ kind: 'forbidden', match: 'alt=media' }]);
+    const program = new Command().exitOverride();
+    registerDriveCommands(program);
+    const err: string[] = [];
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+    const before = process.exitCode;
+    let code: typeof process.exitCode;
+
+    // Act
+    try {
+      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'bob@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
+    } finally {
+      code = process.exitCode;
+      process.exitCode = before;
+      out.mockRestore();
+      spy.mockRestore();
+      sd.server.faults.set([]);
+    }
+
+    // Assess
+    expect(code).toBe(1);
+    expect(err.join('')).toMatch(/bob@acme\.example: partial \(\d+ file\(s\) failed/);
+  });
+});
+
 describe('Function: readDriveIngestSettings', () => {
   it('reads the source for this region and the injected credentials', () => {
     // Act

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readConfig, type DriveSource } from '../../../shared/config';
-import { loadDriveCredentials, type DriveCredentials } from '../../../shared/drive';
+import { loadDriveCredentials, runProblems, type DriveCredentials } from '../../../shared/drive';
 import { createObjectStore, type ObjectStore } from '../../../shared/storage';
 import { DriveIngestService } from '../../drive-ingest/DriveIngestService';
 import { sampleCredentials, startSampleDrive } from '../../sample-drive';
@@ -49,7 +49,8 @@ async function ingest(flags: IngestFlags): Promise<void> {
   const status = new StatusLine(process.stderr);
   let last = 0;
   const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
+  let interrupted = false;
+  process.once('SIGINT', () => { interrupted = true; stop.abort(); });
   const report = await new DriveIngestService({ store, credentials, rootUrl }).run(source, {
     userFilter: flags.user,
     dryRun: flags.dryRun,
@@ -63,7 +64,12 @@ async function ingest(flags: IngestFlags): Promise<void> {
   });
   status.clear();
   process.stdout.write(`${DriveIngestService.format(report)}\n`);
-  if (report.subjects.some((s) => s.status === 'error') || report.recordError) process.exitCode = 1;
+  // Any subject not ok (partial, quota_exceeded, error, aborted) is a failed run: say why, exit 1
+  // (130 when interrupted with Ctrl-C; the next run resumes either way).
+  const problems = runProblems(report);
+  for (const p of problems) process.stderr.write(`xregion ingest drive: ${p}\n`);
+  if (interrupted) process.exitCode = 130;
+  else if (problems.length) process.exitCode = 1;
 }
 
 /** Registers `xregion ingest drive` and `xregion sample-drive`. */
