@@ -2,6 +2,7 @@
 
 /** What a finding is about. */
 export type FindingKind =
+  | 'no-archives' // nothing to audit under the bucket/prefix (archive = the s3:// URL)
   | 'archive-unreadable' // seek table or manifest does not parse, or the archive cannot be read
   | 'member-corrupt' // a member's bytes disagree with the manifest (sha256, size, zstd, tar header)
   | 'catalog-row-missing' // a manifest object has no catalog row

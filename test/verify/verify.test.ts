@@ -27,6 +27,21 @@ describe('Command: xregion verify', () => {
   });
 });
 
+describe('Command: xregion verify (nothing to audit, no catalog named)', () => {
+  it('an empty or mistyped prefix is a finding, exit 1', async () => {
+    const r = await cli(['verify', `s3://${BACKUP.bucket}/no-such-prefix/`, '--config', f.configFile, '--data-dir', f.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`no-archives: s3://${BACKUP.bucket}/no-such-prefix/`);
+    expect(r.stderr).not.toMatch(/OK: no findings/);
+  });
+
+  it('with --endpoint, refuses to run without --catalog or --no-catalog', async () => {
+    const r = await cli(['verify', `s3://${BACKUP.bucket}`, '--endpoint', 'http://127.0.0.1:9', '--config', f.configFile, '--data-dir', f.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/give --catalog s3:\/\/catalog-bucket.*or --no-catalog/);
+  });
+});
+
 describe('Function: verifyBackup', () => {
   const catalog = () => ({ store: f.backupStore, bucket: f.catalogBucket });
 

@@ -19,6 +19,8 @@ interface VerifyCliOptions extends EnvOptions {
 export async function runVerifyCommand(url: string, opts: VerifyCliOptions & { catalog?: string | boolean }): Promise<number> {
   const env = new CliEnv(opts);
   const target = parseS3Url(url);
+  // On S3 there is no default catalog bucket: skipping the check must be a choice, not an accident.
+  if (env.aws && opts.catalog === undefined) throw new Error('with --aws/--endpoint, give --catalog s3://catalog-bucket[/prefix] to compare the catalog, or --no-catalog to skip it');
   const store = env.storeFor({ bucket: target.bucket });
   let catalog: VerifyOptions['catalog'];
   if (typeof opts.catalog === 'string') {
@@ -58,7 +60,7 @@ export function registerVerifyCommands(program: Command): void {
     .option('--report <file>', 'write the JSON report here')
     .option('--json', 'print the JSON report on stdout')
     .option('--sample <n>', 'check only n random members per archive (ranged reads)', sampleSize)
-    .option('--catalog <s3url>', 'catalog bucket to compare (default locally: the region\'s catalog bucket)')
+    .option('--catalog <s3url>', 'catalog bucket to compare (default locally: the region\'s catalog bucket; with --aws required unless --no-catalog)')
     .option('--no-catalog', 'do not compare the catalog');
   envOptions(cmd);
   cmd.action(async (url: string, opts: VerifyCliOptions) => {
