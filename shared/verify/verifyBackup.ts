@@ -164,6 +164,17 @@ export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
     try {
       const { body } = await opts.store.get(opts.bucket, key);
       for await (const entry of readArchiveStream(body, { manifest, archiveName: name })) {
+        // Ranged restores seek by the manifest's offsets: a wrong one breaks every restore of the member.
+        const want = entry.expected;
+        if (want && (want.offset !== entry.offset || want.header_offset !== entry.headerOffset)) {
+          findings.push({
+            kind: 'member-corrupt',
+            archive: key,
+            member: entry.name,
+            check: 'offset',
+            detail: `manifest says header_offset ${want.header_offset}, offset ${want.offset}; the member is at header_offset ${entry.headerOffset}, offset ${entry.offset}`,
+          });
+        }
         checkedBytes += await drain(entry.body);
         checked++;
       }

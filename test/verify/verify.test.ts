@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArchiveReader, LocalFileRangeReader } from '../../shared/archive';
+import { ArchiveReader, ArchiveWriter, LocalFileRangeReader } from '../../shared/archive';
 import { verifyBackup } from '../../shared/verify';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { readAll } from '../helpers/bytes';
 import { BACKUP, SOURCE, buildCatalogFixture, cli, type CatalogFixture } from '../restore/catalogFixture';
 
@@ -135,6 +135,30 @@ describe('Function: verifyBackup', () => {
       ]);
     } finally {
       await f.backupStore.delete(f.catalogBucket, extraKey);
+    }
+  });
+
+  it('full mode compares each member position with the manifest offset/header_offset', async () => {
+    // Prepare: an archive whose manifest records a wrong offset for its second member
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) });
+    const w = new ArchiveWriter(sink, { archiveName: 'backup_1_offsets.tar.zst', source: { ...SOURCE, prefix: 'offsets/' } });
+    await w.addMember({ key: 'offsets/a.txt', relativeKey: 'a.txt', size: 5 }, Buffer.from('hello'));
+    const b = await w.addMember({ key: 'offsets/b.txt', relativeKey: 'b.txt', size: 5 }, Buffer.from('world'));
+    const [real, realHeader] = [b.offset, b.header_offset];
+    b.offset += 512;
+    b.header_offset += 512;
+    await w.finish();
+    const key = 'offsets/backup_1_offsets.tar.zst';
+    await f.backupStore.put(BACKUP.bucket, key, Buffer.concat(chunks));
+    try {
+      // Act
+      const r = await verifyBackup({ store: f.backupStore, bucket: BACKUP.bucket, prefix: 'offsets/' });
+      // Assess
+      expect(r.findings.map((x) => [x.kind, x.archive, x.member, x.check])).toEqual([['member-corrupt', key, 'objects/b.txt', 'offset']]);
+      expect(r.findings[0]!.detail).toContain(`the member is at header_offset ${realHeader}, offset ${real}`);
+    } finally {
+      await f.backupStore.delete(BACKUP.bucket, key);
     }
   });
 });
