@@ -27,11 +27,11 @@ function readAsync(fd: number, buf: Buffer, offset: number, length: number, posi
 }
 /**
  * Default compression worker threads (see FrameCompressor for why whole frames are parallelised).
- * Measured on the 2-vCPU bench machine at level 3: the main thread (tar headers, reads, sha256)
- * needs about one core, one worker keeps up with it, and a second worker only competes for the
- * same two cores (npm run bench:archive; README, Performance). Raise it on bigger machines or higher levels.
+ * Measured on an otherwise idle 2-vCPU machine at level 3 (npm run bench:archive; README,
+ * Performance): 2 workers 0.74 s vs 1 worker 0.83–0.87 s for 208 MB. On a machine busy with other
+ * work one worker did better (the main thread's reads and sha256 need most of a core).
  */
-export const DEFAULT_THREADS = 1;
+export const DEFAULT_THREADS = 2;
 
 /** Options of an ArchiveWriter. */
 export interface ArchiveWriterOptions {
@@ -39,7 +39,7 @@ export interface ArchiveWriterOptions {
   source: ArchiveSource;
   /** zstd level, default 3. */
   level?: number;
-  /** Compression worker threads; 0 compresses on the calling thread. Default 1 (DEFAULT_THREADS). */
+  /** Compression worker threads; 0 compresses on the calling thread. Default 2 (DEFAULT_THREADS). */
   threads?: number;
   /** A frame closes at the first member boundary at or past this many input bytes. Default 4 MiB. */
   frameTargetBytes?: number;
