@@ -185,14 +185,16 @@ export async function routeArchive(rule: ReplicationRule, archiveKey: string, ve
   const backupKey = `${rule.source.prefix_filter}${manifest.archive}`;
   for (const d of backups) {
     const already = archiveSha !== undefined && (await storedSha256(deps.destinations, d.bucket, backupKey)) === archiveSha;
-    if (!already) {
-      await deps.destinations.copy(
-        { bucket: deps.stagingBucket, key: archiveKey, versionId },
-        { bucket: d.bucket, key: backupKey },
-        { storageClass: d.storage_class, kmsKeyId: d.kms_key_arn || undefined },
-      );
-    }
-    const bytes = already ? 0 : (await deps.destinations.head(d.bucket, backupKey)).size;
+    // copy() reports the size it wrote: no HEAD of the new copy is needed.
+    const bytes = already
+      ? 0
+      : (
+          await deps.destinations.copy(
+            { bucket: deps.stagingBucket, key: archiveKey, versionId },
+            { bucket: d.bucket, key: backupKey },
+            { storageClass: d.storage_class, kmsKeyId: d.kms_key_arn || undefined },
+          )
+        ).size;
     destinations.push({ bucket: d.bucket, mode: 'backup', objectsWritten: already ? 0 : manifest.objects.length, objectsUnchanged: already ? manifest.objects.length : 0, bytesWritten: bytes });
   }
 
