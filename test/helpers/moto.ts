@@ -171,7 +171,9 @@ export class MotoServer {
 
   /** An S3ObjectStore on this server; small multipart threshold/page size for fast tests. */
   s3Store(extra: Partial<S3ObjectStoreConfig> = {}): S3ObjectStore {
-    return new S3ObjectStore({ ...this.connection(extra.endpoint), ...extra });
+    // An absent or undefined endpoint means this server, never "the real AWS endpoint".
+    const { endpoint, ...rest } = extra;
+    return new S3ObjectStore({ ...this.connection(endpoint), ...rest });
   }
 
   /** Create a bucket (versioned unless told otherwise). */

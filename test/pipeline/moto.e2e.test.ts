@@ -49,7 +49,7 @@ async function notify(server: MotoServer, bucket: string, queueArn: string, filt
 async function rig(server: MotoServer, endpoint?: string): Promise<Rig> {
   await server.reset();
   const config = testConfig({ maxObjects: 10 });
-  const store = server.s3Store(endpoint ? { endpoint } : {});
+  const store = server.s3Store({ endpoint });
   const staging: Record<string, string> = { [SOURCE.region]: 'staging-src', [BACKUP.region]: 'staging-eu', [NORMAL.region]: 'staging-ca' };
   for (const b of [SOURCE.bucket, BACKUP.bucket, NORMAL.bucket, 'catalog-eu', ...Object.values(staging)]) await server.createBucket(b);
   const cq = await server.createQueue('compressor', { visibilityTimeoutSeconds: 30, deadLetter: { maxReceiveCount: 5 } });
