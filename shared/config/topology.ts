@@ -39,15 +39,15 @@ export function archiveName(epochMs: number, batchId: string): string {
   return `backup_${epochMs}_${batchId}.tar.zst`;
 }
 
-/** The rule an archive in a staging bucket belongs to (longest matching source prefix wins). */
+/**
+ * The rule an archive in a staging bucket belongs to. A valid config gives each bucket disjoint
+ * prefixes (crossChecks), so at most one rule matches.
+ */
 export function ruleForStagingKey(config: Config, key: string): ReplicationRule | undefined {
-  let best: ReplicationRule | undefined;
-  for (const rule of config.replication_configuration) {
+  return config.replication_configuration.find((rule) => {
     const base = `${rule.source.bucket}/${rule.source.prefix_filter}`.replace(/\/{2,}/g, '/');
-    const rest = key.slice(base.length);
-    if (key.startsWith(base) && !rest.includes('/') && (!best || base.length > ruleId(best).length)) best = rule;
-  }
-  return best;
+    return key.startsWith(base) && !key.slice(base.length).includes('/');
+  });
 }
 
 /** Rules whose destinations include this region, each with only those destinations. */
