@@ -4,7 +4,7 @@ import { closeSync, openSync, read, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
-import { FrameCompressor, type CompressedFrame } from './FrameCompressor';
+import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type CompressedFrame, type FrameCompressor } from './FrameCompressor';
 import { ARCHIVE_FORMAT, type ArchiveSource, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import { encodeSeekTable } from './seekTable';
@@ -79,9 +79,25 @@ export interface ArchiveWriterStats {
   members: number;
 }
 
+type CompressionOptions = Pick<ArchiveWriterOptions, 'level' | 'threads' | 'frameTargetBytes' | 'maxFrameBytes'>;
+
+function frameSizes(opts: CompressionOptions): { frameTarget: number; maxFrame: number } {
+  const target = opts.frameTargetBytes ?? DEFAULT_FRAME_TARGET_BYTES;
+  if (!(target > 0)) throw new RangeError('frameTargetBytes must be positive');
+  const maxFrame = Math.min(opts.maxFrameBytes ?? target * DEFAULT_CUT_FACTOR, MAX_FRAME_BYTES);
+  return { frameTarget: Math.min(target, maxFrame), maxFrame };
+}
+
+/** Starts the compression workers a writer with these options will use, so they boot while the caller does other work (e.g. lists a directory). */
+export function prewarmArchiveWriter(opts: CompressionOptions): void {
+  prewarmFrameCompressor(opts.level ?? 3, opts.threads ?? DEFAULT_THREADS, frameSizes(opts).maxFrame);
+}
+
 interface PendingFrame {
   compressed: Promise<CompressedFrame>;
   size: number;
+  /** Entries whose sha256 the compressor computes from this frame, in hashRanges order. */
+  hashed: ManifestObject[];
 }
 
 /** Writes one archive to `output`. Members are added one at a time (await each addMember). */
@@ -97,10 +113,12 @@ export class ArchiveWriter {
   private readonly skipped: { key: string; reason: string }[] = [];
   private readonly seekEntries: { compressedSize: number; decompressedSize: number; checksum: number }[] = [];
   private readonly pending: PendingFrame[] = [];
-  /** The frame being filled, and spare frame buffers back from the compressor (reused, never reallocated). */
+  /** The frame being filled; buffers come from the compressor and go back to it. */
   private frame: Buffer | undefined;
-  private readonly spare: Buffer[] = [];
   private frameLen = 0;
+  /** Members wholly inside the current frame, hashed where the frame is compressed: (start, length) pairs and their entries. */
+  private frameHashRanges: number[] = [];
+  private frameHashed: ManifestObject[] = [];
   private position = 0;
   private state: 'idle' | 'busy' | 'finished' | 'failed' = 'idle';
   private failure: unknown;
@@ -112,20 +130,21 @@ export class ArchiveWriter {
   ) {
     this.level = opts.level ?? 3;
     const threads = opts.threads ?? DEFAULT_THREADS;
-    const target = opts.frameTargetBytes ?? DEFAULT_FRAME_TARGET_BYTES;
-    if (!(target > 0)) throw new RangeError('frameTargetBytes must be positive');
-    this.maxFrame = Math.min(opts.maxFrameBytes ?? target * DEFAULT_CUT_FACTOR, MAX_FRAME_BYTES);
-    this.frameTarget = Math.min(target, this.maxFrame);
+    ({ frameTarget: this.frameTarget, maxFrame: this.maxFrame } = frameSizes(opts));
     // One frame per worker compressing plus one finished frame waiting to be written.
     this.maxInFlight = Math.max(1, threads) + 1;
-    this.compressor = new FrameCompressor(this.level, threads);
+    this.compressor = acquireFrameCompressor(this.level, threads, this.maxFrame);
     this.created = opts.created ?? new Date();
     output.on('error', (err: Error) => {
       this.outputError ??= err;
     });
   }
 
-  /** Appends one member, hashing its body as it streams; resolves with its manifest entry. */
+  /**
+   * Appends one member, hashing its body as it streams; resolves with its manifest entry. A member
+   * that fits in the current frame is hashed by the compression worker instead, so its entry's
+   * sha256 is set once that frame is compressed (at the latest when finish() resolves).
+   */
   async addMember(meta: MemberInput, body: MemberBody): Promise<ManifestObject> {
     this.enter();
     try {
@@ -136,31 +155,17 @@ export class ArchiveWriter {
       const lastModified = meta.lastModified === undefined ? undefined : new Date(meta.lastModified);
       const mtime = (lastModified ?? this.created).getTime() / 1000;
       const headerOffset = this.position;
-      await this.append(buildFileHeader(name, meta.size, mtime));
+      const header = buildFileHeader(name, meta.size, mtime);
+      // The body can never outgrow meta.size (checked before each append), so a member that fits
+      // now stays in this frame.
+      const inFrame = meta.size > 0 && this.frameLen + header.length + meta.size <= this.maxFrame;
+      await this.append(header);
       const offset = this.position;
-      const hash = createHash('sha256');
-      let n = 0;
-      const take = async (chunk: Buffer): Promise<void> => {
-        n += chunk.length;
-        if (n > meta.size) throw new MemberSizeMismatchError(meta.key, meta.size, n);
-        hash.update(chunk);
-        await this.append(chunk);
-      };
-      if (body instanceof Uint8Array) {
-        await take(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-      } else if ('file' in body) {
-        n = await this.appendFile(meta, body.file, hash);
-      } else {
-        for await (const chunk of body) await take(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-      }
-      if (n !== meta.size) throw new MemberSizeMismatchError(meta.key, meta.size, n);
-      await this.appendZeros(padding(meta.size));
-      if (this.frameLen >= this.frameTarget) await this.closeFrame();
       const entry: ManifestObject = {
         key: meta.key,
         relative_key: meta.relativeKey,
         size: meta.size,
-        sha256: hash.digest('hex'),
+        sha256: '',
         ...(meta.etag !== undefined && { etag: meta.etag }),
         ...(meta.versionId !== undefined && { version_id: meta.versionId }),
         ...(lastModified !== undefined && { last_modified: lastModified.toISOString() }),
@@ -171,6 +176,29 @@ export class ArchiveWriter {
         offset,
         header_offset: headerOffset,
       };
+      const hash = inFrame ? undefined : createHash('sha256');
+      if (inFrame) {
+        this.frameHashRanges.push(this.frameLen, meta.size);
+        this.frameHashed.push(entry);
+      }
+      let n = 0;
+      const take = async (chunk: Buffer): Promise<void> => {
+        n += chunk.length;
+        if (n > meta.size) throw new MemberSizeMismatchError(meta.key, meta.size, n);
+        hash?.update(chunk);
+        await this.append(chunk);
+      };
+      if (body instanceof Uint8Array) {
+        await take(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      } else if ('file' in body) {
+        n = await this.appendFile(meta, body.file, hash);
+      } else {
+        for await (const chunk of body) await take(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      }
+      if (n !== meta.size) throw new MemberSizeMismatchError(meta.key, meta.size, n);
+      if (hash) entry.sha256 = hash.digest('hex');
+      await this.appendZeros(padding(meta.size));
+      if (this.frameLen >= this.frameTarget) await this.closeFrame();
       this.objects.push(entry);
       this.stats.members++;
       this.state = 'idle';
@@ -191,6 +219,10 @@ export class ArchiveWriter {
   async finish(): Promise<Manifest> {
     this.enter();
     try {
+      // Every member's sha256 is known once its frame is compressed.
+      // The manifest starts a fresh frame so readers find it from the tail without decompressing the rest.
+      await this.closeFrame();
+      while (this.pending.length > 0) await this.writeOldest();
       const manifest: Manifest = {
         format: ARCHIVE_FORMAT,
         archive: this.opts.archiveName,
@@ -201,8 +233,6 @@ export class ArchiveWriter {
         skipped: this.skipped,
       };
       const json = Buffer.from(JSON.stringify(manifest, null, 1), 'utf8');
-      // The manifest starts a fresh frame so readers find it from the tail without decompressing the rest.
-      await this.closeFrame();
       await this.append(buildFileHeader(MANIFEST_NAME, json.length, this.created.getTime() / 1000));
       await this.append(json);
       await this.appendZeros(padding(json.length) + 2 * BLOCK);
@@ -213,7 +243,9 @@ export class ArchiveWriter {
         this.output.end((err?: Error | null) => (err ? reject(err) : resolve()));
       });
       if (this.outputError) throw this.outputError;
-      await this.compressor.close();
+      if (this.frame) this.compressor.returnFrame(this.frame);
+      this.frame = undefined;
+      releaseFrameCompressor(this.compressor);
       this.state = 'finished';
       return manifest;
     } catch (err) {
@@ -228,8 +260,9 @@ export class ArchiveWriter {
     this.state = 'failed';
     this.failure = reason;
     this.frame = undefined;
-    this.spare.length = 0;
     this.pending.length = 0;
+    this.frameHashRanges = [];
+    this.frameHashed = [];
     await this.compressor.close();
     this.output.destroy(reason instanceof Error ? reason : undefined);
   }
@@ -245,8 +278,8 @@ export class ArchiveWriter {
   private async append(buf: Buffer): Promise<void> {
     let b = buf;
     while (b.length > 0) {
-      // Frame buffers own their whole ArrayBuffer so they can be transferred to a worker and back.
-      this.frame ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrame);
+      // Frame buffers come from the compressor (shared with its workers) and are reused, never reallocated.
+      this.frame ??= this.compressor.takeFrame();
       const n = b.copy(this.frame, this.frameLen, 0, Math.min(b.length, this.maxFrame - this.frameLen));
       this.frameLen += n;
       this.position += n;
@@ -260,18 +293,18 @@ export class ArchiveWriter {
    * Reads a local file straight into the frame buffer (no intermediate buffers, no garbage):
    * for many small files this halves the main thread's work compared with readFile + copy.
    */
-  private async appendFile(meta: MemberInput, path: string, hash: Hash): Promise<number> {
+  private async appendFile(meta: MemberInput, path: string, hash: Hash | undefined): Promise<number> {
     const fd = openSync(path, 'r');
     try {
       let n = 0;
       while (n < meta.size) {
-        this.frame ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrame);
+        this.frame ??= this.compressor.takeFrame();
         const len = Math.min(this.maxFrame - this.frameLen, meta.size - n);
         // Large reads go to libuv's pool so the copy happens off the main thread; small ones stay
         // synchronous, where an async round trip would cost more than the read itself.
         const got = len >= ASYNC_READ_BYTES ? await readAsync(fd, this.frame, this.frameLen, len, n) : readSync(fd, this.frame, this.frameLen, len, n);
         if (got === 0) break;
-        hash.update(this.frame.subarray(this.frameLen, this.frameLen + got));
+        hash?.update(this.frame.subarray(this.frameLen, this.frameLen + got));
         this.frameLen += got;
         this.position += got;
         this.stats.bytesIn += got;
@@ -297,17 +330,20 @@ export class ArchiveWriter {
 
   private async closeFrame(): Promise<void> {
     if (this.frameLen === 0 || !this.frame) return;
-    this.pending.push({ compressed: this.compressor.compress(this.frame, this.frameLen), size: this.frameLen });
+    this.pending.push({ compressed: this.compressor.compress(this.frame, this.frameLen, this.frameHashRanges), size: this.frameLen, hashed: this.frameHashed });
     this.frame = undefined;
     this.frameLen = 0;
+    this.frameHashRanges = [];
+    this.frameHashed = [];
     while (this.pending.length >= this.maxInFlight) await this.writeOldest();
   }
 
   private async writeOldest(): Promise<void> {
     const frame = this.pending.shift();
     if (!frame) return;
-    const { compressed, input } = await frame.compressed;
-    if (input.length === this.maxFrame) this.spare.push(input);
+    const { compressed, input, digests } = await frame.compressed;
+    this.compressor.returnFrame(input);
+    frame.hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
     // With the checksum flag on, a zstd frame ends with the low 32 bits of XXH64 of its content,
     // which is exactly the seekable format's per-frame checksum.
     this.seekEntries.push({

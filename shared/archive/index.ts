@@ -4,7 +4,7 @@
  * sequential reading of whole archive streams (ours or stock `tar | zstd`), and the
  * member-name safety rules. Owns the format; knows nothing about S3 or Drive.
  */
-export { ArchiveWriter, DEFAULT_FRAME_TARGET_BYTES, DEFAULT_THREADS, MAX_FRAME_BYTES } from './ArchiveWriter';
+export { ArchiveWriter, DEFAULT_FRAME_TARGET_BYTES, DEFAULT_THREADS, MAX_FRAME_BYTES, prewarmArchiveWriter } from './ArchiveWriter';
 export type { ArchiveWriterOptions, ArchiveWriterStats, MemberBody, MemberInput } from './ArchiveWriter';
 export { ArchiveReader } from './ArchiveReader';
 export type { ArchiveIndex, ArchiveReaderStats } from './ArchiveReader';

@@ -73,6 +73,28 @@ describe('Class: ArchiveWriter', () => {
       expect(table.compressedSize + table.tableSize).toBe(statSync(path).size);
     });
 
+    it.each([[0], [1], [2]])('hashes members wholly inside a frame (on the workers) and members across frames alike, %i thread(s)', async (threads) => {
+      // Prepare: sizes around the 4096-byte frame: two per frame, exactly fills it (512 header + 3584), spans, empty
+      const data = [100, 200, 3584, 3584, 9000, 0, 10, 20, 4095, 1].map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)));
+      const members = data.map((d, i) => ({ key: `m${i}.bin`, data: d }));
+
+      // Act: two archives in a row share one pooled compressor; a third runs at the same time as the second
+      const first = await writeArchive(join(t.dir, 'a.tar.zst'), members, { threads, frameTargetBytes: 2048, maxFrameBytes: 4096 });
+      const [second, third] = await Promise.all([
+        writeArchive(join(t.dir, 'b.tar.zst'), members, { threads, frameTargetBytes: 2048, maxFrameBytes: 4096 }),
+        writeArchive(join(t.dir, 'c.tar.zst'), [...members].reverse(), { threads, frameTargetBytes: 2048, maxFrameBytes: 4096 }),
+      ]);
+
+      // Assess: every digest matches the bytes, and the bytes read back are the originals
+      for (const { manifest } of [first, second, third]) {
+        expect(manifest.objects.map((o) => [o.relative_key, o.sha256])).toEqual(
+          manifest.objects.map((o) => [o.relative_key, sha(data[Number(o.relative_key.slice(1, -4))]!)]),
+        );
+      }
+      const reader = new ArchiveReader(new LocalFileRangeReader(join(t.dir, 'c.tar.zst')));
+      for (const [i, d] of data.entries()) expect((await collect(await reader.openMember(`m${i}.bin`))).equals(d)).toBe(true);
+    });
+
     it('rejects a body longer or shorter than the declared size with a typed error', async () => {
       // Prepare
       const mk = (): ArchiveWriter => new ArchiveWriter(new Writable({ write: (_c, _e, cb) => cb() }), { archiveName: 'x', source, threads: 0 });

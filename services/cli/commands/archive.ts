@@ -12,6 +12,7 @@ import {
   listFiles,
   LocalFileRangeReader,
   packFiles,
+  prewarmArchiveWriter,
   readArchiveStream,
   relativeKeyOf,
   safeExtractPath,
@@ -35,6 +36,8 @@ function progress(total: number, unit: string): { tick: (n?: number) => void; st
 }
 
 async function create(dir: string, opts: { output: string; level: number; threads: number; frameTarget?: number }): Promise<void> {
+  const compression = { level: opts.level, threads: opts.threads, ...(opts.frameTarget !== undefined && { frameTargetBytes: opts.frameTarget }) };
+  prewarmArchiveWriter(compression); // the workers boot while the directory is listed
   const files = await listFiles(dir);
   const tmp = `${opts.output}.partial`;
   const bar = progress(files.length, 'files');
@@ -45,9 +48,7 @@ async function create(dir: string, opts: { output: string; level: number; thread
       {
         archiveName: basename(opts.output),
         source: { region: 'local', bucket: 'local', prefix: dir },
-        level: opts.level,
-        threads: opts.threads,
-        ...(opts.frameTarget !== undefined && { frameTargetBytes: opts.frameTarget }),
+        ...compression,
       },
       () => bar.tick(),
     );
