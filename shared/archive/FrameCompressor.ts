@@ -103,7 +103,6 @@ export class FrameCompressor {
       // execArgv [] : the worker is plain JS and must not boot the parent's loaders (tsx, jest).
       const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath, level } });
       const slot: Slot = { worker, busy: 0, known: new Set() };
-      worker.unref();
       worker.on('message', (msg: { id: number; data?: ArrayBuffer; digests?: string[]; error?: string }) => {
         const job = this.jobs.get(msg.id);
         this.jobs.delete(msg.id);
@@ -113,6 +112,9 @@ export class FrameCompressor {
         else job.resolve({ compressed: Buffer.from(msg.data), input: job.input, digests: msg.digests ?? [] });
       });
       worker.on('error', (err) => this.fail(err));
+      // Unref only after the listeners: attaching 'message' refs the worker's port again, and an
+      // idle pooled compressor must never keep the process alive.
+      worker.unref();
       this.slots.push(slot);
     }
   }

@@ -32,7 +32,8 @@ function manifestFor(relativeKey: string): unknown {
 
 /** Runs `xregion archive ...` through tsx (about a second each: used sparingly). */
 function xregion(args: string[]): { status: number | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync('npx', ['tsx', 'services/cli/main.ts', 'archive', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  // The timeout catches a process kept alive after its work (e.g. by idle compression workers).
+  const r = spawnSync('npx', ['tsx', 'services/cli/main.ts', 'archive', ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString().replace(/^npm warn.*\n/gm, '') };
 }
 
@@ -75,6 +76,20 @@ describe('CLI: xregion archive', () => {
     expect(catted.stderr).toMatch(new RegExp(`^read \\d+ of ${statSync(archive).size} bytes`));
     expect(extracted.status).toBe(0);
     for (const [k, v] of Object.entries(files)) expect(readFileSync(join(out, k)).equals(v)).toBe(true);
+  });
+
+  it('create with the default two threads exits as soon as the archive is written, even when a worker got no frame', () => {
+    // Prepare: one tiny file makes two frames (member, manifest), so one pooled worker may stay idle
+    const archive = join(t.dir, 'tiny.tar.zst');
+    mkdirSync(join(t.dir, 'tiny'));
+    writeFileSync(join(t.dir, 'tiny', 'a.txt'), 'a');
+
+    // Act
+    const created = xregion(['create', join(t.dir, 'tiny'), '-o', archive]);
+
+    // Assess: status 0, not null (null = killed by the timeout)
+    expect(created.status).toBe(0);
+    expect(statSync(archive).size).toBeGreaterThan(0);
   });
 
   it('extract refuses unsafe names and symlinked directories, writing nothing outside -C', () => {
