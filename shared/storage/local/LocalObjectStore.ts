@@ -4,12 +4,18 @@
  * same filesystem, verifies size and sha256, and only then renames into place, so a crash never
  * leaves a half object visible. After each committed put/copy the store sends the S3 event JSON
  * to the queue of every matching notification rule.
+ *
+ * Metadata-sized calls (open, stat, sidecars, renames, small bodies) are synchronous: on the
+ * 2-vCPU bench machine each threadpool round trip cost several times the syscall itself, and the
+ * pipeline makes a dozen such calls per object (sidecar.ts has the measurement). Bodies above
+ * SYNC_BODY_BYTES still stream asynchronously, so a large object never blocks the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs, type Stats } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, mkdirSync, openSync, rmdirSync, promises as fs, read, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { DigestStream } from '../DigestStream';
 import { normalizePutOptions } from '../putOptions';
 import { ChecksumMismatchError, InvalidKeyError, NoSuchBucketError, NoSuchObjectError, PreconditionFailedError, SizeMismatchError, StorageError } from '../errors';
@@ -46,6 +52,9 @@ export interface LocalObjectStoreConfig {
 }
 
 const DEFAULT_THRESHOLD = 16 * 1024 * 1024;
+/** Bodies up to this size are read and written with one synchronous call. */
+const SYNC_BODY_BYTES = 256 * 1024;
+const readAt = promisify(read);
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -55,9 +64,9 @@ function lowerKeys(m: Record<string, string> | undefined): Record<string, string
   return Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-/** An open, pinned version of one object: the handle keeps its bytes even if it is replaced. */
+/** An open, pinned version of one object: the descriptor keeps its bytes even if it is replaced. */
 interface Opened {
-  fh: fs.FileHandle;
+  fd: number;
   st: Stats;
   side: Sidecar;
 }
@@ -118,14 +127,29 @@ export class LocalObjectStore implements ObjectStore {
 
   async head(bucket: string, key: string, opts: HeadOptions = {}): Promise<ObjectInfo> {
     const o = await this.open(bucket, key, opts);
-    await o.fh.close();
+    closeSync(o.fd);
     return this.toInfo(bucket, key, o, opts.withTags);
   }
 
   async get(bucket: string, key: string, opts: ReadOptions = {}): Promise<{ info: ObjectInfo; body: Readable }> {
     const o = await this.open(bucket, key, opts);
-    const body = o.fh.createReadStream({ start: 0, autoClose: true });
-    return { info: this.toInfo(bucket, key, o, false), body };
+    const info = this.toInfo(bucket, key, o, false);
+    if (o.st.size <= SYNC_BODY_BYTES) {
+      // Small objects (most of a Drive backup): one read, no stream over a descriptor.
+      try {
+        const buf = Buffer.allocUnsafe(o.st.size);
+        let got = 0;
+        while (got < buf.length) {
+          const n = readSync(o.fd, buf, got, buf.length - got, got);
+          if (n === 0) break;
+          got += n;
+        }
+        return { info, body: Readable.from([buf.subarray(0, got)], { objectMode: false }) };
+      } finally {
+        closeSync(o.fd);
+      }
+    }
+    return { info, body: createReadStream('', { fd: o.fd, start: 0, autoClose: true }) };
   }
 
   async getRange(bucket: string, key: string, offset: number, length: number, opts: ReadOptions = {}): Promise<Buffer> {
@@ -135,20 +159,20 @@ export class LocalObjectStore implements ObjectStore {
       const buf = Buffer.alloc(n);
       let done = 0;
       while (done < n) {
-        const { bytesRead } = await o.fh.read(buf, done, n - done, offset + done);
+        const bytesRead = n <= SYNC_BODY_BYTES ? readSync(o.fd, buf, done, n - done, offset + done) : (await readAt(o.fd, buf, done, n - done, offset + done)).bytesRead;
         if (bytesRead === 0) break;
         done += bytesRead;
       }
       return buf.subarray(0, done);
     } finally {
-      await o.fh.close();
+      closeSync(o.fd);
     }
   }
 
   async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     const opts = normalizePutOptions(options);
     const dataPath = this.layout.dataPath(bucket, key);
-    await this.requireBucket(bucket);
+    this.requireBucket(bucket);
     const digest = new DigestStream({
       md5: true,
       expect: {
@@ -160,17 +184,18 @@ export class LocalObjectStore implements ObjectStore {
             : new SizeMismatchError(bucket, key, opts.size ?? -1, a.size),
       },
     });
-    const tmp = await this.tmpFile();
+    const tmp = this.tmpFile();
     try {
       if (Buffer.isBuffer(body)) {
         // A Buffer needs no stream plumbing: hash it, check it, write it in one call.
         digest.end(body);
         digest.resume();
         await finished(digest);
-        await fs.writeFile(tmp, body, { flush: this.fsync });
+        if (body.length <= SYNC_BODY_BYTES) writeFileSync(tmp, body, { flush: this.fsync });
+        else await fs.writeFile(tmp, body, { flush: this.fsync });
       } else await pipeline(body, digest, createWriteStream(tmp, { flush: this.fsync }));
     } catch (err) {
-      await fs.rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       if (err instanceof StorageError) throw err;
       throw new StorageError(`s3://${bucket}/${key}: writing failed: ${(err as Error).message}`, bucket, key, errno(err) === 'EMFILE', { cause: err });
     }
@@ -192,16 +217,16 @@ export class LocalObjectStore implements ObjectStore {
 
   async copy(source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions = {}): Promise<PutResult> {
     const dataPath = this.layout.dataPath(target.bucket, target.key);
-    await this.requireBucket(target.bucket);
+    this.requireBucket(target.bucket);
     const src = await this.open(source.bucket, source.key, { versionId: source.versionId });
-    const tmp = await this.tmpFile();
+    const tmp = this.tmpFile();
     try {
-      await pipeline(src.fh.createReadStream({ start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
+      await pipeline(createReadStream('', { fd: src.fd, start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
     } catch (err) {
-      await fs.rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw new StorageError(`s3://${target.bucket}/${target.key}: copy failed: ${(err as Error).message}`, target.bucket, target.key, false, { cause: err });
     } finally {
-      await src.fh.close();
+      closeSync(src.fd);
     }
     const s = src.side;
     const replace = opts.replaceMetadata === true;
@@ -221,7 +246,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async *list(bucket: string, prefix = ''): AsyncIterable<ObjectSummary> {
-    await this.requireBucket(bucket);
+    this.requireBucket(bucket);
     for await (const { key } of walkKeys(this.layout.bucketDir(bucket), prefix)) {
       let o: Opened;
       try {
@@ -230,7 +255,7 @@ export class LocalObjectStore implements ObjectStore {
         if (err instanceof NoSuchObjectError) continue; // deleted while we walked
         throw err;
       }
-      await o.fh.close();
+      closeSync(o.fd);
       yield { key, size: o.st.size, etag: o.side.etag, lastModified: new Date(o.side.lastModified), storageClass: o.side.storageClass };
     }
   }
@@ -238,7 +263,7 @@ export class LocalObjectStore implements ObjectStore {
   async delete(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<void> {
     const dataPath = this.layout.dataPath(bucket, key);
     const metaPath = this.layout.metaPath(bucket, key);
-    await this.requireBucket(bucket);
+    this.requireBucket(bucket);
     await this.locks.run(`${bucket}/${key}`, async () => {
       if (opts.versionId !== undefined) {
         let o: Opened;
@@ -248,13 +273,13 @@ export class LocalObjectStore implements ObjectStore {
           if (err instanceof NoSuchObjectError) return;
           throw err;
         }
-        await o.fh.close();
+        closeSync(o.fd);
         if (o.side.versionId !== opts.versionId) return; // only the current version exists here
       }
-      await fs.rm(dataPath, { force: true });
-      await fs.rm(metaPath, { force: true });
-      await this.prune(path.dirname(dataPath), this.layout.bucketDir(bucket));
-      await this.prune(path.dirname(metaPath), this.layout.metaBucketDir(bucket));
+      rmSync(dataPath, { force: true });
+      rmSync(metaPath, { force: true });
+      this.prune(path.dirname(dataPath), this.layout.bucketDir(bucket));
+      this.prune(path.dirname(metaPath), this.layout.metaBucketDir(bucket));
     });
   }
 
@@ -264,29 +289,29 @@ export class LocalObjectStore implements ObjectStore {
    * still being copied in is left for the next scan. Returns the keys announced.
    */
   async scanForNewFiles(bucket: string, opts: { prefix?: string; settleMs?: number } = {}): Promise<string[]> {
-    await this.requireBucket(bucket);
+    this.requireBucket(bucket);
     const settleMs = opts.settleMs ?? 1000;
     const announced: string[] = [];
     for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), opts.prefix ?? '')) {
       const metaPath = this.layout.metaPath(bucket, key);
       const hit = await this.locks.run(`${bucket}/${key}`, async () => {
-        let fh: fs.FileHandle;
+        let fd: number;
         try {
-          fh = await fs.open(file, 'r');
+          fd = openSync(file, 'r');
         } catch {
           return undefined;
         }
         try {
-          const st = await fh.stat();
-          const side = await readSidecar(metaPath);
+          const st = fstatSync(fd);
+          const side = readSidecar(metaPath);
           if (!st.isFile() || (sidecarMatches(side, st) && side.announced) || Date.now() - st.mtimeMs < settleMs) return undefined;
-          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fh, st);
+          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fd, st);
           fresh.announced = true;
           fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
-          await writeSidecar(metaPath, fresh, this.layout.tmpDir());
+          writeSidecar(metaPath, fresh, this.layout.tmpDir());
           return fresh;
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
       });
       if (hit) {
@@ -308,16 +333,16 @@ export class LocalObjectStore implements ObjectStore {
     const metaPath = this.layout.metaPath(bucket, key);
     const side = await this.locks.run(`${bucket}/${key}`, async () => {
       try {
-        const st = await fs.stat(tmp);
+        const st = statSync(tmp);
         const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
-        await this.ensureDir(path.dirname(dataPath));
+        this.ensureDir(path.dirname(dataPath));
         // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
         // new sidecar does not match them, so it is ignored.
-        await writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.ensureDir(d));
-        await fs.rename(tmp, dataPath);
+        writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.ensureDir(d));
+        renameSync(tmp, dataPath);
         return full;
       } catch (err) {
-        await fs.rm(tmp, { force: true });
+        rmSync(tmp, { force: true });
         const code = errno(err);
         if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
           throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
@@ -332,32 +357,36 @@ export class LocalObjectStore implements ObjectStore {
   /** Open the current version, check versionId/ifMatch, and make sure its sidecar matches. */
   private async open(bucket: string, key: string, opts: ReadOptions): Promise<Opened> {
     const dataPath = this.layout.dataPath(bucket, key);
-    let fh: fs.FileHandle;
+    let fd: number;
     try {
-      fh = await fs.open(dataPath, 'r');
+      fd = openSync(dataPath, 'r');
     } catch (err) {
       const code = errno(err);
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-        await this.requireBucket(bucket);
+        this.requireBucket(bucket);
         throw new NoSuchObjectError(bucket, key, { cause: err });
       }
       throw new StorageError(`s3://${bucket}/${key}: open failed: ${(err as Error).message}`, bucket, key, code === 'EMFILE', { cause: err });
     }
     try {
-      const st = await fh.stat();
+      const st = fstatSync(fd);
       if (!st.isFile()) throw new NoSuchObjectError(bucket, key);
       const metaPath = this.layout.metaPath(bucket, key);
-      let side = await readSidecar(metaPath);
+      let side = readSidecar(metaPath);
       if (!sidecarMatches(side, st)) {
         // A file dropped in by hand (or a crash between renames): derive its facts and cache them.
-        side = await deriveSidecar(fh, st);
-        await writeSidecar(metaPath, side, this.layout.tmpDir()).catch(() => undefined);
+        side = await deriveSidecar(fd, st);
+        try {
+          writeSidecar(metaPath, side, this.layout.tmpDir());
+        } catch {
+          // only a cache: the next read derives it again
+        }
       }
       if (opts.versionId !== undefined && opts.versionId !== side.versionId) throw new NoSuchObjectError(bucket, key);
       if (opts.ifMatch !== undefined && opts.ifMatch.replace(/"/g, '') !== side.etag) throw new PreconditionFailedError(bucket, key);
-      return { fh, st, side };
+      return { fd, st, side };
     } catch (err) {
-      await fh.close();
+      closeSync(fd);
       throw err;
     }
   }
@@ -383,17 +412,17 @@ export class LocalObjectStore implements ObjectStore {
    * mkdir -p, remembering folders known to exist: repeated mkdir/stat calls dominated small puts
    * (measured with bench/pipeline.ts). prune() forgets them again.
    */
-  private async ensureDir(dir: string): Promise<void> {
+  private ensureDir(dir: string): void {
     if (this.knownDirs.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     this.knownDirs.add(dir);
   }
 
-  private async requireBucket(bucket: string): Promise<void> {
+  private requireBucket(bucket: string): void {
     checkBucket(bucket);
     if (this.knownDirs.has(this.layout.bucketDir(bucket))) return;
     try {
-      const st = await fs.stat(this.layout.bucketDir(bucket));
+      const st = statSync(this.layout.bucketDir(bucket));
       if (st.isDirectory()) {
         this.knownDirs.add(this.layout.bucketDir(bucket));
         return;
@@ -404,17 +433,17 @@ export class LocalObjectStore implements ObjectStore {
     throw new NoSuchBucketError(bucket);
   }
 
-  private async tmpFile(): Promise<string> {
-    await this.ensureDir(this.layout.tmpDir());
+  private tmpFile(): string {
+    this.ensureDir(this.layout.tmpDir());
     return path.join(this.layout.tmpDir(), `put-${randomBytes(12).toString('hex')}`);
   }
 
   /** Remove empty folders from `dir` up to (not including) `stop`. */
-  private async prune(dir: string, stop: string): Promise<void> {
+  private prune(dir: string, stop: string): void {
     this.knownDirs.clear();
     for (let d = dir; d.startsWith(stop + path.sep); d = path.dirname(d)) {
       try {
-        await fs.rmdir(d);
+        rmdirSync(d);
       } catch {
         return; // not empty (or gone): stop
       }

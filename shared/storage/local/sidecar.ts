@@ -3,9 +3,14 @@
  * storage class, metadata and tags. It names the inode, size and mtime of the data file it
  * describes; a sidecar that does not match its data file (a crash between the two renames, or a
  * file replaced by hand) is ignored and the info is derived from the bytes again.
+ *
+ * Sidecars are read and written with synchronous calls: they are a few hundred bytes, and on the
+ * 2-vCPU bench machine a threadpool round trip per call cost 7–10x the call itself (2,000
+ * open+stat+sidecar reads: 24 ms sync vs 164–282 ms async with 32 in flight).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { mkdirSync, read, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 
 export interface Sidecar {
@@ -36,10 +41,12 @@ export function sidecarMatches(s: Sidecar | undefined, st: Stats): s is Sidecar 
   return s !== undefined && s.ino === st.ino && s.size === st.size && s.mtimeMs === st.mtimeMs;
 }
 
+const readAt = promisify(read);
+
 /** Read a sidecar; undefined when absent or unreadable (it is only a cache of facts). */
-export async function readSidecar(file: string): Promise<Sidecar | undefined> {
+export function readSidecar(file: string): Sidecar | undefined {
   try {
-    const json = JSON.parse(await fs.readFile(file, 'utf8')) as Sidecar;
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Sidecar;
     return json.v === 1 ? json : undefined;
   } catch {
     return undefined;
@@ -47,30 +54,30 @@ export async function readSidecar(file: string): Promise<Sidecar | undefined> {
 }
 
 /** Atomically write a sidecar (temp file in `tmpDir`, then rename). */
-export async function writeSidecar(
+export function writeSidecar(
   file: string,
   s: Sidecar,
   tmpDir: string,
-  ensureDir: (dir: string) => Promise<unknown> = (dir) => fs.mkdir(dir, { recursive: true }),
-): Promise<void> {
+  ensureDir: (dir: string) => void = (dir) => mkdirSync(dir, { recursive: true }),
+): void {
   const tmp = path.join(tmpDir, `meta-${randomBytes(12).toString('hex')}`);
-  await fs.writeFile(tmp, JSON.stringify(s));
+  writeFileSync(tmp, JSON.stringify(s));
   try {
-    await ensureDir(path.dirname(file));
-    await fs.rename(tmp, file);
+    ensureDir(path.dirname(file));
+    renameSync(tmp, file);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
 
-/** md5 and sha256 of an open file's bytes, read in bounded chunks. */
-export async function hashFile(fh: fs.FileHandle, size: number): Promise<{ md5: string; sha256: string }> {
+/** md5 and sha256 of an open file's bytes, read in bounded chunks (off the event loop: the file may be large). */
+export async function hashFile(fd: number, size: number): Promise<{ md5: string; sha256: string }> {
   const md5 = createHash('md5');
   const sha = createHash('sha256');
   const buf = Buffer.allocUnsafe(1024 * 1024);
   for (let pos = 0; pos < size; ) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    const { bytesRead } = await readAt(fd, buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) break;
     md5.update(buf.subarray(0, bytesRead));
     sha.update(buf.subarray(0, bytesRead));
@@ -80,8 +87,8 @@ export async function hashFile(fh: fs.FileHandle, size: number): Promise<{ md5: 
 }
 
 /** Sidecar facts for a file that has none (dropped into the bucket folder by hand). */
-export async function deriveSidecar(fh: fs.FileHandle, st: Stats): Promise<Sidecar> {
-  const { md5, sha256 } = await hashFile(fh, st.size);
+export async function deriveSidecar(fd: number, st: Stats): Promise<Sidecar> {
+  const { md5, sha256 } = await hashFile(fd, st.size);
   return {
     v: 1,
     etag: md5,
