@@ -1,5 +1,5 @@
 /** The Queue contract against the in-process LocalQueue, plus its durability. */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createQueue, LocalQueue } from '../../shared/queue';
@@ -39,6 +39,25 @@ describe('Class: LocalQueue', () => {
       ]);
       expect(got[0].id).toBe(inFlight.id);
       await after.deleteBatch(got.map((m) => m.receiptHandle));
+      expect(readdirSync(path.join(dir, 'q'))).toEqual([]);
+    });
+
+    it('keeps receive counts across restarts (journal, torn last line ignored) so redrive still happens', async () => {
+      // Prepare: a message may be delivered twice; each delivery is followed by a "crash"
+      const open = (): LocalQueue =>
+        new LocalQueue({ dir: path.join(dir, 'q'), maxReceiveCount: 2, deadLetterQueue: new LocalQueue({ dir: path.join(dir, 'dlq') }), visibilityTimeoutSeconds: 300 });
+      await open().send('poison');
+      const first = await open().receive();
+      appendFileSync(path.join(dir, 'q', 'receives.log'), 'torn-line-without-a-co');
+      const second = await open().receive();
+
+      // Act: the third process's receive is past maxReceiveCount
+      const third = await open().receive();
+
+      // Assess
+      expect([first, second].map((r) => r.map((m) => m.receiveCount))).toEqual([[1], [2]]);
+      expect(third).toEqual([]);
+      expect((await new LocalQueue({ dir: path.join(dir, 'dlq') }).receive()).map((m) => m.body)).toEqual(['poison']);
       expect(readdirSync(path.join(dir, 'q'))).toEqual([]);
     });
 

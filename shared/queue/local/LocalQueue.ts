@@ -4,10 +4,14 @@
  * Optionally durable: given a folder, every message is a file there until deleted, so a
  * restarted process gets back every un-deleted message (in-flight ones become visible again).
  * Those files are written and removed with synchronous calls: each is a few hundred bytes, and a
- * threadpool round trip per file cost several times the syscall on the bench machine.
+ * threadpool round trip per file cost several times the syscall on the bench machine. Receive
+ * counts go to an append-only journal (one line per delivery, one append per receive) instead of
+ * rewriting each message's file: a new file and a rename per delivered message were a quarter
+ * of the embedded pipeline's time. The journal is folded back into the files on load, and removed
+ * whenever the queue is empty.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { StaleReceiptError } from '../errors';
 import type { Queue, QueueMessage, ReceiveOptions } from '../port';
@@ -35,6 +39,11 @@ interface Entry extends Stored {
   visibleAt: number;
   receipt?: string;
 }
+
+/** Receive-count journal in the queue's folder: `<id> <receiveCount>` lines. */
+const JOURNAL = 'receives.log';
+/** Past this size the journal is folded into the message files during a run too. */
+const JOURNAL_MAX_BYTES = 4 * 1024 * 1024;
 
 let idCounter = 0;
 
@@ -123,6 +132,7 @@ export class LocalQueue implements Queue {
   private async take(max: number, visMs: number): Promise<QueueMessage[]> {
     const now = Date.now();
     const out: QueueMessage[] = [];
+    let journal = '';
     // Deleting the current entry while iterating a Map is safe; no copy of a deep queue per receive.
     for (const m of this.messages.values()) {
       if (out.length >= max) break;
@@ -142,11 +152,23 @@ export class LocalQueue implements Queue {
       m.receipt = `${m.id}#${randomBytes(8).toString('hex')}`;
       m.visibleAt = now + visMs;
       this.byReceipt.set(m.receipt, m.id);
-      // Receive counts are durable before the messages are handed out.
-      this.persist(m);
+      journal += `${m.id} ${m.receiveCount}\n`;
       out.push({ id: m.id, receiptHandle: m.receipt, body: m.body, receiveCount: m.receiveCount });
     }
+    // Receive counts are durable before the messages are handed out.
+    if (journal) this.journal(journal);
     return out;
+  }
+
+  /** Appends receive counts; folds the journal into the message files when it grew large. */
+  private journal(lines: string): void {
+    if (!this.dir) return;
+    const file = path.join(this.dir, JOURNAL);
+    appendFileSync(file, lines);
+    if (statSync(file).size > JOURNAL_MAX_BYTES) {
+      for (const m of this.messages.values()) if (m.receiveCount > 0) this.persist(m);
+      rmSync(file, { force: true });
+    }
   }
 
   /** The message this receipt handle currently owns, if any. */
@@ -166,7 +188,11 @@ export class LocalQueue implements Queue {
   private remove(m: Entry): void {
     this.messages.delete(m.id);
     if (m.receipt) this.byReceipt.delete(m.receipt);
-    if (this.dir) rmSync(this.file(m.id), { force: true });
+    if (this.dir) {
+      rmSync(this.file(m.id), { force: true });
+      // Nothing left to count: the journal goes too (it only ever describes live messages).
+      if (this.messages.size === 0) rmSync(path.join(this.dir, JOURNAL), { force: true });
+    }
   }
 
   private wake(): void {
@@ -199,5 +225,19 @@ export class LocalQueue implements Queue {
         // A torn write cannot happen (tmp + rename); an unreadable file is skipped, not fatal.
       }
     }
+    // Fold the receive journal into the files (a torn last line from a crash is ignored), then drop it.
+    const journal = path.join(dir, JOURNAL);
+    if (!existsSync(journal)) return;
+    const changed = new Set<Entry>();
+    for (const line of readFileSync(journal, 'utf8').split('\n')) {
+      const match = /^(\S+) (\d+)$/.exec(line);
+      const m = match ? this.messages.get(match[1]!) : undefined;
+      if (m && Number(match![2]) > m.receiveCount) {
+        m.receiveCount = Number(match![2]);
+        changed.add(m);
+      }
+    }
+    for (const m of changed) this.persist(m);
+    rmSync(journal, { force: true });
   }
 }
