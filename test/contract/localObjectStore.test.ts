@@ -27,6 +27,30 @@ describe('Class: LocalObjectStore (specifics)', () => {
     });
   });
 
+  describe('Method: copy / replicateFrom', () => {
+    it('shares the bytes through a hard link, and a later overwrite of the source leaves the copy intact', async () => {
+      // Prepare: another region's store on the same filesystem
+      const other = new LocalObjectStore({ root: path.join(root, 'other-region'), region: 'eu-central-1' });
+      await other.ensureBucket('replica');
+      await store.put('bkt', 'a.tar.zst', Buffer.from('archive v1'), { contentType: 'application/zstd', metadata: { m: '1' }, tags: { t: '1' } });
+
+      // Act
+      await store.copy({ bucket: 'bkt', key: 'a.tar.zst' }, { bucket: 'bkt', key: 'backup/a.tar.zst' });
+      await other.replicateFrom(store, { bucket: 'bkt', key: 'a.tar.zst' }, { bucket: 'replica', key: 'a.tar.zst' });
+      const linked = [statSync(path.join(root, 'bkt', 'backup', 'a.tar.zst')).ino, statSync(path.join(root, 'other-region', 'replica', 'a.tar.zst')).ino];
+      await store.put('bkt', 'a.tar.zst', Buffer.from('archive v2, longer'));
+
+      // Assess
+      expect(linked).toEqual([statSync(path.join(root, 'bkt', 'backup', 'a.tar.zst')).ino, statSync(path.join(root, 'other-region', 'replica', 'a.tar.zst')).ino]);
+      expect(linked[0]).toBe(linked[1]);
+      expect((await readAll((await store.get('bkt', 'backup/a.tar.zst')).body)).toString()).toBe('archive v1');
+      const replica = await other.get('replica', 'a.tar.zst');
+      expect((await readAll(replica.body)).toString()).toBe('archive v1');
+      expect(replica.info).toMatchObject({ contentType: 'application/zstd', sha256: sha256Hex('archive v1'), metadata: expect.objectContaining({ m: '1' }) });
+      expect((await other.head('replica', 'a.tar.zst', { withTags: true })).tags).toEqual({ t: '1' });
+    });
+  });
+
   describe('Behaviour: key guard', () => {
     it.each(['../escape', 'a/../../escape', '/abs', 'nul\0byte', 'a//b', 'dir/', '', './x', 'a/./b'])('rejects %j with InvalidKeyError', async (key) => {
       await expect(store.put('bkt', key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);

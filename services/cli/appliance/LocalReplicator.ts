@@ -25,13 +25,7 @@ export class LocalReplicator {
         if (!rule) continue;
         const regions = [...new Set(rule.destinations.map((d) => d.region))];
         for (const target of regions) {
-          const { info, body } = await store.get(staging, obj.key);
-          await this.topology.store(target).put(this.topology.stagingBucket(target), obj.key, body, {
-            contentType: info.contentType,
-            metadata: info.metadata,
-            sha256: info.sha256,
-            size: info.size,
-          });
+          await this.topology.store(target).replicateFrom(store, { bucket: staging, key: obj.key }, { bucket: this.topology.stagingBucket(target), key: obj.key });
         }
         await store.delete(staging, obj.key);
         copied++;

@@ -11,7 +11,7 @@
  * SYNC_BODY_BYTES still stream asynchronously, so a large object never blocks the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fstatSync, mkdirSync, openSync, rmdirSync, promises as fs, read, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, mkdirSync, openSync, rmdirSync, promises as fs, read, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -216,12 +216,32 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async copy(source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions = {}): Promise<PutResult> {
+    return this.copyFrom(this, source, target, opts, 'ObjectCreated:Copy');
+  }
+
+  /**
+   * Replicates an object from another local store (another region of the embedded default) with
+   * its metadata, tags and storage class, as S3 Cross-Region Replication does; the replica's event
+   * is the put event of its size. Shares the bytes through a hard link when both are on one
+   * filesystem.
+   */
+  async replicateFrom(from: LocalObjectStore, source: ObjectRef, target: { bucket: string; key: string }): Promise<PutResult> {
+    const size = (await from.head(source.bucket, source.key, { versionId: source.versionId })).size;
+    return this.copyFrom(from, source, target, {}, size > this.threshold ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put');
+  }
+
+  private async copyFrom(from: LocalObjectStore, source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions, event: LocalEventName): Promise<PutResult> {
     const dataPath = this.layout.dataPath(target.bucket, target.key);
     this.requireBucket(target.bucket);
-    const src = await this.open(source.bucket, source.key, { versionId: source.versionId });
+    const src = await from.open(source.bucket, source.key, { versionId: source.versionId });
     const tmp = this.tmpFile();
     try {
-      await pipeline(createReadStream('', { fd: src.fd, start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
+      // Data files are never changed in place (every write is a new file renamed over the key), so
+      // a copy can share the source's bytes through a hard link: an archive copied to the backup
+      // bucket costs no second write. The link must be the very version opened, else copy bytes.
+      if (!this.linkPinned(src, from.layout.dataPath(source.bucket, source.key), tmp)) {
+        await pipeline(createReadStream('', { fd: src.fd, start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
+      }
     } catch (err) {
       rmSync(tmp, { force: true });
       throw new StorageError(`s3://${target.bucket}/${target.key}: copy failed: ${(err as Error).message}`, target.bucket, target.key, false, { cause: err });
@@ -242,7 +262,7 @@ export class LocalObjectStore implements ObjectStore {
       tags: replace ? { ...(opts.tags ?? {}) } : { ...s.tags },
       announced: true,
     };
-    return this.commit(target.bucket, target.key, dataPath, tmp, side, 'ObjectCreated:Copy');
+    return this.commit(target.bucket, target.key, dataPath, tmp, side, event);
   }
 
   async *list(bucket: string, prefix = ''): AsyncIterable<ObjectSummary> {
@@ -389,6 +409,18 @@ export class LocalObjectStore implements ObjectStore {
       closeSync(fd);
       throw err;
     }
+  }
+
+  /** Hard-links the opened version's file to `tmp`; false (and no `tmp`) when that is not possible. */
+  private linkPinned(src: Opened, dataPath: string, tmp: string): boolean {
+    try {
+      linkSync(dataPath, tmp);
+    } catch {
+      return false; // another filesystem, no link support, or the key is gone: copy the bytes
+    }
+    if (statSync(tmp).ino === src.st.ino) return true;
+    rmSync(tmp, { force: true }); // replaced since it was opened
+    return false;
   }
 
   private toInfo(bucket: string, key: string, o: Opened, withTags: boolean | undefined): ObjectInfo {
