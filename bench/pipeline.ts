@@ -92,7 +92,10 @@ async function childPipeline(dataDir: string): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const objects = run.archived.reduce((n, a) => n + a.objects, 0);
   const archiveBytes = run.archived.reduce((n, a) => n + a.bytesOut, 0);
-  process.stdout.write(JSON.stringify({ seconds, objects, archives: run.archived.length, archiveBytes, failures: appliance.failures, rssMB: process.resourceUsage().maxRSS / 1024 }));
+  // What actually arrived: objects written to the normal destination and rows in the backup catalog.
+  const written = run.routed.reduce((n, r) => n + r.destinations.reduce((m, d) => m + (d.mode === 'normal' ? d.objectsWritten : 0), 0), 0);
+  const catalogRows = run.routed.reduce((n, r) => n + r.catalogRows, 0);
+  process.stdout.write(JSON.stringify({ seconds, objects, written, catalogRows, archives: run.archived.length, archiveBytes, failures: appliance.failures, rssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -142,7 +145,7 @@ interface Row {
   name: string;
   objects: number;
   bytes: number;
-  pipeline: { seconds: number; archives: number; archiveBytes: number; failures: number; rssMB: number };
+  pipeline: { seconds: number; objects: number; written: number; catalogRows: number; archives: number; archiveBytes: number; failures: number; rssMB: number };
   engine: { seconds: number; cpu: number; archiveBytes: number; rssMB: number };
   files: { seconds: number; cpu: number };
 }
@@ -161,6 +164,10 @@ async function scenario(name: string, files: AsyncIterable<{ rel: string; size: 
     process.stderr.write(`${name}: pipeline…\n`);
     const pipeline = child<Row['pipeline']>('--child-pipeline', dataDir);
     if (pipeline.failures > 0) throw new Error(`${name}: the pipeline reported ${pipeline.failures} failures`);
+    // A fast run that skipped objects would be a wrong result, not a fast one.
+    for (const [what, n] of [['archived', pipeline.objects], ['written to the normal destination', pipeline.written], ['catalogued', pipeline.catalogRows]] as const) {
+      if (n !== objects) throw new Error(`${name}: ${n} of ${objects} objects ${what}`);
+    }
     return { name, objects, bytes, pipeline, engine, files: plain };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** LocalObjectStore specifics beyond the contract: folder layout, key guards, dropped files, crashes. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalQueue } from '../../shared/queue';
@@ -165,6 +165,31 @@ describe('Class: LocalObjectStore (specifics)', () => {
       utimesSync(path.join(root, '.tmp', 'put-deadbeef'), past, past);
       expect(await store.removeStaleTempFiles()).toBe(1);
       expect(existsSync(path.join(root, '.tmp', 'put-deadbeef'))).toBe(false);
+    });
+
+    it('a data folder copied elsewhere (new inodes) keeps each version, ETag and metadata, and is not announced again', async () => {
+      // Prepare: a versioned object, then the whole folder copied with its timestamps (as cp -a does)
+      const queue = new LocalQueue();
+      const put = await store.put('bkt', 'docs/a.txt', Buffer.from('keep my version'), { contentType: 'text/plain', metadata: { m: '1' }, tags: { t: '1' } });
+      const copyRoot = `${root}-copy`;
+      cpSync(root, copyRoot, { recursive: true, preserveTimestamps: true });
+      try {
+        const copied = new LocalObjectStore({ root: copyRoot });
+        await copied.addNotificationRule({ bucket: 'bkt', queue, events: ['s3:ObjectCreated:*'] });
+        await queue.receive({ maxMessages: 10 }); // the s3:TestEvent
+
+        // Act
+        const head = await copied.head('bkt', 'docs/a.txt', { versionId: put.versionId, withTags: true });
+        const announced = await copied.scanForNewFiles('bkt', { settleMs: 0 });
+
+        // Assess
+        expect(statSync(path.join(copyRoot, 'bkt', 'docs', 'a.txt')).ino).not.toBe(statSync(path.join(root, 'bkt', 'docs', 'a.txt')).ino);
+        expect(head).toMatchObject({ versionId: put.versionId, etag: put.etag, contentType: 'text/plain', metadata: expect.objectContaining({ m: '1' }), tags: { t: '1' } });
+        expect(announced).toEqual([]);
+        expect(await queue.receive({ maxMessages: 10 })).toEqual([]);
+      } finally {
+        rmSync(copyRoot, { recursive: true, force: true });
+      }
     });
 
     it('keeps the old bytes and correct facts when a crash left a new sidecar but not the new data', async () => {

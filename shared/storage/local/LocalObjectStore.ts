@@ -325,11 +325,13 @@ export class LocalObjectStore implements ObjectStore {
           const st = fstatSync(fd);
           const side = readSidecar(metaPath);
           if (!st.isFile() || (sidecarMatches(side, st) && side.announced) || Date.now() - st.mtimeMs < settleMs) return undefined;
-          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fd, st);
+          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fd, st, side);
+          // A version recognised by its bytes (a copied folder) was announced before: not new.
+          const isNew = !fresh.announced;
           fresh.announced = true;
           fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
           writeSidecar(metaPath, fresh, this.layout.tmpDir());
-          return fresh;
+          return isNew ? fresh : undefined;
         } finally {
           closeSync(fd);
         }
@@ -395,7 +397,7 @@ export class LocalObjectStore implements ObjectStore {
       let side = readSidecar(metaPath);
       if (!sidecarMatches(side, st)) {
         // A file dropped in by hand (or a crash between renames): derive its facts and cache them.
-        side = await deriveSidecar(fd, st);
+        side = await deriveSidecar(fd, st, side);
         try {
           writeSidecar(metaPath, side, this.layout.tmpDir());
         } catch {

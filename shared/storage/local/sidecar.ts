@@ -86,9 +86,16 @@ export async function hashFile(fd: number, size: number): Promise<{ md5: string;
   return { md5: md5.digest('hex'), sha256: sha.digest('hex') };
 }
 
-/** Sidecar facts for a file that has none (dropped into the bucket folder by hand). */
-export async function deriveSidecar(fd: number, st: Stats): Promise<Sidecar> {
+/**
+ * Sidecar facts for a data file its sidecar does not describe: a file dropped into the bucket
+ * folder by hand, a crash between the two renames of a commit, or a data folder copied or
+ * restored from a file backup (new inodes). When the bytes hash to what the old sidecar recorded,
+ * they are that version: it keeps its version id, ETag, metadata and tags (so queued events that
+ * name it still find it), with the new file identity.
+ */
+export async function deriveSidecar(fd: number, st: Stats, previous?: Sidecar): Promise<Sidecar> {
   const { md5, sha256 } = await hashFile(fd, st.size);
+  if (previous && previous.sha256 === sha256 && previous.etag === md5 && previous.size === st.size) return { ...previous, ino: st.ino, mtimeMs: st.mtimeMs };
   return {
     v: 1,
     etag: md5,
