@@ -51,6 +51,17 @@ describe('Class: LocalObjectStore (specifics)', () => {
     });
   });
 
+  describe('Behaviour: folders', () => {
+    it('recreates a folder removed behind its back (cached folder checks are only a cache)', async () => {
+      await store.put('bkt', 'deep/dir/a', Buffer.from('1'));
+      rmSync(path.join(root, 'bkt', 'deep'), { recursive: true });
+      rmSync(path.join(root, '.meta', 'bkt', 'deep'), { recursive: true });
+      await store.put('bkt', 'deep/dir/b', Buffer.from('2'));
+      expect(readFileSync(path.join(root, 'bkt', 'deep', 'dir', 'b'), 'utf8')).toBe('2');
+      expect((await store.head('bkt', 'deep/dir/b')).etag).toBe(md5Hex('2'));
+    });
+  });
+
   describe('Behaviour: key guard', () => {
     it.each(['../escape', 'a/../../escape', '/abs', 'nul\0byte', 'a//b', 'dir/', '', './x', 'a/./b'])('rejects %j with InvalidKeyError', async (key) => {
       await expect(store.put('bkt', key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidKeyError);

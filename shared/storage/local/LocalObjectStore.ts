@@ -357,11 +357,20 @@ export class LocalObjectStore implements ObjectStore {
       try {
         const st = statSync(tmp);
         const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
-        this.ensureDir(path.dirname(dataPath));
-        // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
-        // new sidecar does not match them, so it is ignored.
-        writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.ensureDir(d));
-        renameSync(tmp, dataPath);
+        const place = (): void => {
+          this.ensureDir(path.dirname(dataPath));
+          // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
+          // new sidecar does not match them, so it is ignored.
+          writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.ensureDir(d));
+          renameSync(tmp, dataPath);
+        };
+        try {
+          place();
+        } catch (err) {
+          if (errno(err) !== 'ENOENT') throw err;
+          this.knownDirs.clear(); // a folder removed behind our back: create it again, once
+          place();
+        }
         return full;
       } catch (err) {
         rmSync(tmp, { force: true });
@@ -474,13 +483,15 @@ export class LocalObjectStore implements ObjectStore {
 
   /** Remove empty folders from `dir` up to (not including) `stop`. */
   private prune(dir: string, stop: string): void {
-    this.knownDirs.clear();
     for (let d = dir; d.startsWith(stop + path.sep); d = path.dirname(d)) {
       try {
         rmdirSync(d);
       } catch {
         return; // not empty (or gone): stop
       }
+      // Only the folders removed are forgotten (forgetting all made every later put mkdir again).
+      // A commit's mkdir and rename run synchronously, so no prune can come between them.
+      this.knownDirs.delete(d);
     }
   }
 }
