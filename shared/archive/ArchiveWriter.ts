@@ -27,9 +27,9 @@ function readAsync(fd: number, buf: Buffer, offset: number, length: number, posi
 }
 /**
  * Default compression worker threads (see FrameCompressor for why whole frames are parallelised).
- * Measured on an otherwise idle 2-vCPU machine at level 3 (npm run bench:archive; README,
- * Performance): 2 workers 0.74 s vs 1 worker 0.83–0.87 s for 208 MB. On a machine busy with other
- * work one worker did better (the main thread's reads and sha256 need most of a core).
+ * Measured on a quiet 2-vCPU machine at level 3 (npm run bench:archive; README, Performance):
+ * 2 workers 0.61 s vs 1 worker 0.72 s for 208 MB in a fresh process. On a machine busy with other
+ * work one worker can do better (the main thread's reads need part of a core too).
  */
 export const DEFAULT_THREADS = 2;
 
