@@ -93,6 +93,13 @@ export interface PutOptions extends WriteOptions {
   sha256?: string;
   /** Above this many bytes, upload in parts of this size (default: the adapter's, 16 MiB; min 5 MiB on S3). */
   multipartThreshold?: number;
+  /**
+   * S3 conditional writes: `ifNoneMatch: '*'` commits only if no object exists at the key,
+   * `ifMatch` only if the current object has this ETag; otherwise PreconditionFailedError and
+   * nothing is written. Single-part bodies only (up to the multipart threshold).
+   */
+  ifNoneMatch?: '*';
+  ifMatch?: string;
 }
 
 export interface PutResult {

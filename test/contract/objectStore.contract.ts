@@ -202,6 +202,29 @@ export function objectStoreContract(h: () => ObjectStoreHarness): void {
     });
   });
 
+  describe('Option: conditional put (ifNoneMatch / ifMatch)', () => {
+    it('creates only when absent and replaces only the given ETag; a failed condition writes nothing', async () => {
+      // Prepare
+      const { store, newBucket } = h();
+      const bucket = await newBucket();
+
+      // Act
+      const first = await store.put(bucket, 'lease.json', Buffer.from('owner a'), { ifNoneMatch: '*' });
+      const taken = store.put(bucket, 'lease.json', Buffer.from('owner b'), { ifNoneMatch: '*' });
+      const renewed = await store.put(bucket, 'lease.json', Buffer.from('owner a, renewed'), { ifMatch: first.etag });
+      const stale = store.put(bucket, 'lease.json', Buffer.from('owner c'), { ifMatch: `"${first.etag}"` });
+      const absent = store.put(bucket, 'no-such.json', Buffer.from('x'), { ifMatch: first.etag });
+
+      // Assess
+      await expect(taken).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(stale).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(absent).rejects.toThrow(); // S3 answers 404 NoSuchKey or 412, both refusals
+      expect((await readAll((await store.get(bucket, 'lease.json')).body)).toString()).toBe('owner a, renewed');
+      expect((await store.head(bucket, 'lease.json')).etag).toBe(renewed.etag);
+      await expect(store.head(bucket, 'no-such.json')).rejects.toBeInstanceOf(NoSuchObjectError);
+    });
+  });
+
   describe('Option: ifMatch / versionId', () => {
     it('reads with the current ETag and fails with PreconditionFailedError on a stale one', async () => {
       // Prepare

@@ -212,7 +212,8 @@ export class LocalObjectStore implements ObjectStore {
       announced: true,
     };
     const event: LocalEventName = digest.byteCount > (opts.multipartThreshold ?? this.threshold) ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put';
-    return this.commit(bucket, key, dataPath, tmp, side, event);
+    const condition = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined ? { ifNoneMatch: opts.ifNoneMatch, ifMatch: opts.ifMatch } : undefined;
+    return this.commit(bucket, key, dataPath, tmp, side, event, condition);
   }
 
   async copy(source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions = {}): Promise<PutResult> {
@@ -351,9 +352,12 @@ export class LocalObjectStore implements ObjectStore {
     tmp: string,
     partial: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'>,
     event: LocalEventName,
+    condition?: { ifNoneMatch?: '*'; ifMatch?: string },
   ): Promise<PutResult> {
     const metaPath = this.layout.metaPath(bucket, key);
     const side = await this.locks.run(`${bucket}/${key}`, async () => {
+      // Checked under the key's lock, so no other commit of this key comes in between.
+      if (condition) await this.checkCondition(bucket, key, tmp, condition);
       try {
         const st = statSync(tmp);
         const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
@@ -419,6 +423,26 @@ export class LocalObjectStore implements ObjectStore {
     } catch (err) {
       closeSync(fd);
       throw err;
+    }
+  }
+
+  /** S3 conditional-write semantics for commit(); removes `tmp` and throws PreconditionFailedError when unmet. */
+  private async checkCondition(bucket: string, key: string, tmp: string, condition: { ifNoneMatch?: '*'; ifMatch?: string }): Promise<void> {
+    let current: string | undefined;
+    try {
+      const o = await this.open(bucket, key, {});
+      closeSync(o.fd);
+      current = o.side.etag;
+    } catch (err) {
+      if (!(err instanceof NoSuchObjectError)) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    }
+    const unmet = (condition.ifNoneMatch === '*' && current !== undefined) || (condition.ifMatch !== undefined && current !== condition.ifMatch.replace(/"/g, ''));
+    if (unmet) {
+      rmSync(tmp, { force: true });
+      throw new PreconditionFailedError(bucket, key);
     }
   }
 

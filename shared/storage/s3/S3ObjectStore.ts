@@ -162,6 +162,8 @@ export class S3ObjectStore implements ObjectStore {
           // S3 verifies the bytes it received against this before it commits.
           ChecksumSHA256: digest.digest('base64'),
           ...writeParams(opts, sha256),
+          ...(opts.ifNoneMatch !== undefined && { IfNoneMatch: opts.ifNoneMatch }),
+          ...(opts.ifMatch !== undefined && { IfMatch: `"${opts.ifMatch.replace(/"/g, '')}"` }),
         }),
       );
       return { etag: unquoteEtag(r.ETag), versionId: r.VersionId, sha256, size: data.length };
@@ -171,6 +173,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async putMultipart(bucket: string, key: string, rest: Readable, head: Buffer[], partSize: number, opts: PutOptions): Promise<PutResult> {
+    if (opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined) {
+      rest.destroy();
+      throw new StorageError(`s3://${bucket}/${key}: conditional puts are single-part (at most ${partSize} bytes)`, bucket, key, false);
+    }
     // A mismatch fails the stream before its end, so lib-storage never sends the last part
     // and never completes: it aborts the multipart upload instead.
     const digest = new DigestStream({
