@@ -3,7 +3,7 @@
  * EMF metrics. The ECS task (main.ts), `xregion ingest drive` and the local appliance all use it.
  */
 import type { DriveSource } from '../../shared/config';
-import { formatRunReport, runDriveIngest, type DriveCredentials, type DriveIngestOptions, type DriveRunReport } from '../../shared/drive';
+import { DriveRunLockedError, formatRunReport, runDriveIngest, type DriveCredentials, type DriveIngestOptions, type DriveRunReport } from '../../shared/drive';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { ObjectStore } from '../../shared/storage';
 
@@ -32,11 +32,17 @@ export class DriveIngestService {
   async run(source: DriveSource, opts: DriveRunOptions = {}): Promise<DriveRunReport> {
     const { logger } = this.deps;
     logger?.info('drive ingest starting', { source: source.name, bucket: source.target.bucket, users: source.users === 'all' ? 'all' : source.users.length, dryRun: !!opts.dryRun });
-    const report = await runDriveIngest({
-      ...this.deps.tuning,
-      source, store: this.deps.store, credentials: this.deps.credentials, rootUrl: this.deps.rootUrl, metrics: this.deps.metrics,
-      userFilter: opts.userFilter, dryRun: opts.dryRun, signal: opts.signal, onProgress: opts.onProgress,
-    });
+    let report: DriveRunReport;
+    try {
+      report = await runDriveIngest({
+        ...this.deps.tuning,
+        source, store: this.deps.store, credentials: this.deps.credentials, rootUrl: this.deps.rootUrl, metrics: this.deps.metrics,
+        userFilter: opts.userFilter, dryRun: opts.dryRun, signal: opts.signal, onProgress: opts.onProgress,
+      });
+    } catch (err) {
+      if (err instanceof DriveRunLockedError) logger?.warn('drive ingest skipped: another run of this source is active', { source: source.name, holder: err.holder });
+      throw err;
+    }
     for (const s of report.subjects) {
       const log = s.status === 'ok' ? logger?.info.bind(logger) : logger?.warn.bind(logger);
       log?.('drive subject finished', { subject: s.subject, mode: s.mode, status: s.status, message: s.message, ...s.stats });

@@ -1,5 +1,5 @@
 /** ECS entry point of drive-ingest (a scheduled task): environment → adapters → one DriveIngestService run. */
-import { runProblems } from '../../shared/drive';
+import { DriveRunLockedError, runProblems } from '../../shared/drive';
 import { createLogger, PowertoolsMetrics } from '../../shared/observability';
 import { createObjectStore } from '../../shared/storage';
 import { DriveIngestService } from './DriveIngestService';
@@ -31,5 +31,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`drive-ingest: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // The previous scheduled run is still going (e.g. a first full run of a large domain): this
+  // one is skipped, not failed, so the task-failure alarm does not fire every day meanwhile.
+  process.exit(err instanceof DriveRunLockedError ? 0 : 1);
 });

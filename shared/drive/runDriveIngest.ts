@@ -12,6 +12,7 @@ import type { BackoffOptions } from './backoff';
 import { AuthFactory, type DriveCredentials } from './credentials';
 import { DriveApi, type DriveApiOptions } from './DriveApi';
 import { Pacer } from './Pacer';
+import { RunLease } from './RunLease';
 import { escapeName } from './paths';
 import { addStats, emptyStats, type DriveRunReport, type SubjectReport } from './report';
 import type { TransferOptions } from './transfer';
@@ -46,6 +47,8 @@ export interface DriveIngestOptions {
   now?: Date;
   /** Called once per Drive HTTP request. */
   onRequest?: (what: string) => void;
+  /** How long the source's run lease lasts without renewal (default 15 min; see RunLease). */
+  leaseTtlMs?: number;
 }
 
 function newRunId(now: Date): string {
@@ -96,10 +99,29 @@ async function subjects(o: DriveIngestOptions, auth: AuthFactory, api: (subject:
   return { list, skipped };
 }
 
-/** Runs one Drive source end to end; the report holds the stats and per-subject statuses. */
+/**
+ * Runs one Drive source end to end; the report holds the stats and per-subject statuses. A run
+ * that writes (not a dry run) first takes the source's run lease: while another run holds it,
+ * this one throws DriveRunLockedError before changing anything.
+ */
 export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunReport> {
   const started = o.now ?? new Date();
   const runId = newRunId(started);
+  // The run stops when the caller aborts or when its lease is lost to another run.
+  const stop = new AbortController();
+  const forward = (): void => stop.abort(o.signal?.reason);
+  if (o.signal?.aborted) forward();
+  else o.signal?.addEventListener('abort', forward, { once: true });
+  const lease = o.dryRun ? undefined : await RunLease.acquire(o.store, o.source.target.bucket, o.source.name, runId, { ttlMs: o.leaseTtlMs, onLost: (err) => stop.abort(err) });
+  try {
+    return await runWithLease({ ...o, signal: stop.signal }, started, runId);
+  } finally {
+    o.signal?.removeEventListener('abort', forward);
+    await lease?.release().catch(() => undefined); // if this fails, the lease just expires after its ttl
+  }
+}
+
+async function runWithLease(o: DriveIngestOptions, started: Date, runId: string): Promise<DriveRunReport> {
   const auth = new AuthFactory(o.credentials, o.rootUrl);
   const overall = new Pacer(o.ratePerSecond ?? 200);
   const userPacers = new Map<string, Pacer>();

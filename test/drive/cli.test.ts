@@ -7,6 +7,7 @@ import { registerDriveCommands } from '../../services/cli/commands/drive';
 import { readDriveIngestSettings } from '../../services/drive-ingest';
 import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
 import { LocalObjectStore } from '../../shared/storage/local/LocalObjectStore';
+import { runLeaseKey } from '../../shared/drive';
 import { BUCKET, keys } from './helpers';
 
 const CONFIG = {
@@ -45,6 +46,34 @@ describe('Command: ingest drive', () => {
     const store = new LocalObjectStore({ root: join(dir, 'data', 'regions', 'us-west-2') });
     expect(await keys(store, 'gdrive-backup/bob@acme.example/Photos/')).toHaveLength(3);
     expect(out.join('')).toMatch(/bob@acme\.example\s+full\s+ok/);
+  });
+
+  it('says another run holds the source and exits 75 (try later), changing nothing', async () => {
+    // Prepare: a live lease of another run in the same local folder
+    const store = new LocalObjectStore({ root: join(dir, 'data', 'regions', 'us-west-2') });
+    await store.ensureBucket(BUCKET);
+    const holder = { runId: 'run-elsewhere', host: 'ecs-task', pid: 7, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    await store.put(BUCKET, runLeaseKey('acme'), Buffer.from(JSON.stringify(holder)));
+    const program = new Command().exitOverride();
+    registerDriveCommands(program);
+    const err: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+    const before = await keys(store, 'gdrive-backup/');
+
+    // Act
+    try {
+      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'alice@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+    }
+    const code = process.exitCode;
+    process.exitCode = 0;
+    await store.delete(BUCKET, runLeaseKey('acme'));
+
+    // Assess
+    expect(code).toBe(75);
+    expect(err.join('')).toMatch(/xregion ingest drive: drive source acme: run run-elsewhere \(ecs-task, pid 7\) is still running/);
+    expect(await keys(store, 'gdrive-backup/')).toEqual(before);
   });
 });
 

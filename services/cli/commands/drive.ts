@@ -5,11 +5,14 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readConfig, type DriveSource } from '../../../shared/config';
-import { loadDriveCredentials, runProblems, type DriveCredentials } from '../../../shared/drive';
+import { DriveRunLockedError, loadDriveCredentials, runProblems, type DriveCredentials } from '../../../shared/drive';
 import { createObjectStore, type ObjectStore } from '../../../shared/storage';
 import { DriveIngestService } from '../../drive-ingest/DriveIngestService';
 import { sampleCredentials, startSampleDrive } from '../../sample-drive';
 import { StatusLine } from '../progress';
+
+/** Exit status when another run of the source holds its lease (EX_TEMPFAIL: try again later). */
+const EXIT_RUN_LOCKED = 75;
 
 interface IngestFlags {
   config: string;
@@ -51,17 +54,26 @@ async function ingest(flags: IngestFlags): Promise<void> {
   const stop = new AbortController();
   let interrupted = false;
   process.once('SIGINT', () => { interrupted = true; stop.abort(); });
-  const report = await new DriveIngestService({ store, credentials, rootUrl }).run(source, {
-    userFilter: flags.user,
-    dryRun: flags.dryRun,
-    signal: stop.signal,
-    onProgress: (subject, r) => {
-      if (Date.now() - last < 200) return;
-      last = Date.now();
-      const s = r.stats;
-      status.update(`${subject}: ${s.total} files, ${s.uploaded} uploaded, ${s.skippedUnchanged} unchanged, ${s.failed} failed`);
-    },
-  });
+  let report;
+  try {
+    report = await new DriveIngestService({ store, credentials, rootUrl }).run(source, {
+      userFilter: flags.user,
+      dryRun: flags.dryRun,
+      signal: stop.signal,
+      onProgress: (subject, r) => {
+        if (Date.now() - last < 200) return;
+        last = Date.now();
+        const s = r.stats;
+        status.update(`${subject}: ${s.total} files, ${s.uploaded} uploaded, ${s.skippedUnchanged} unchanged, ${s.failed} failed`);
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof DriveRunLockedError)) throw err;
+    status.clear();
+    process.stderr.write(`xregion ingest drive: ${err.message}\n`);
+    process.exitCode = EXIT_RUN_LOCKED;
+    return;
+  }
   status.clear();
   process.stdout.write(`${DriveIngestService.format(report)}\n`);
   // Any subject not ok (partial, quota_exceeded, error, aborted) is a failed run: say why, exit 1
