@@ -71,6 +71,22 @@ describe('Class: RunLease', () => {
     expect(await keys(RUNS_ROOT)).toHaveLength(1);
   });
 
+  it('stops a run whose lease was taken over mid-run: its subjects end aborted, the other holder keeps the lease', async () => {
+    // Prepare: slow requests, so the run is still going at its first renewal (after 1 s)
+    sd.server.latencyMs = 150;
+    const running = run({ leaseTtlMs: 3000 });
+    await new Promise((r) => setTimeout(r, 300));
+
+    // Act: another run takes the lease over (as if this one had stalled past its expiry)
+    await holdLease(new Date(Date.now() + 600_000).toISOString());
+    const r = await running;
+
+    // Assess
+    expect(r.subjects.map((s) => s.status)).toEqual(['aborted']);
+    const lease = JSON.parse((await readAll((await t.store.get(BUCKET, runLeaseKey('acme'))).body)).toString()) as LeaseDoc;
+    expect(lease.runId).toBe('other-run');
+  }, 30_000);
+
   it('renews by ETag, and reports a takeover to the holder (which must stop)', async () => {
     // Prepare
     const lost: Error[] = [];
