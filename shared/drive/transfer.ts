@@ -11,7 +11,7 @@ import { Spool } from './Spool';
 
 export interface TransferOptions {
   backoff: BackoffOptions;
-  /** Resumes of one dropped download before giving up (default 5). */
+  /** Resumes in a row without a byte of progress before giving up (default 5): a long download over a flaky link goes on while bytes arrive. */
   maxResumes?: number;
   /** Whole-file attempts when the md5 disagrees (default 3). */
   md5Attempts?: number;
@@ -34,6 +34,7 @@ export async function downloadBinary(api: DriveApi, f: DriveFile, opts: Transfer
     const spool = new Spool(opts.spoolMemoryBytes, opts.spoolDir);
     try {
       let resumes = 0;
+      let sizeAtLastDrop = 0;
       for (;;) {
         let stream: Readable;
         try {
@@ -50,6 +51,10 @@ export async function downloadBinary(api: DriveApi, f: DriveFile, opts: Transfer
           break;
         } catch (err) {
           if (opts.backoff.signal?.aborted) throw new DriveAbortedError({ cause: err });
+          // A drop after progress starts the count again (also after the per-request download
+          // timeout, which so bounds one request, not the file).
+          if (spool.size > sizeAtLastDrop) resumes = 0;
+          sizeAtLastDrop = spool.size;
           if (++resumes > (opts.maxResumes ?? 5)) throw classifyError(err, `files.get(media) ${id}`);
           opts.onRetry?.();
           await sleep(backoffDelay(resumes - 1, opts.backoff), opts.backoff.signal);

@@ -87,6 +87,20 @@ describe('Function: runDriveIngest (faults)', () => {
       expect(big.size).toBe(300 * 1024);
     });
 
+    it('keeps resuming a download that drops more often than maxResumes, as long as each attempt brings bytes', async () => {
+      // Prepare: the big file drops 6 times (each time after half of what is left), maxResumes 2
+      const big = [...sd.server.ws.files.values()].find((f) => f.name === 'big-video.mp4')!;
+      faults([{ kind: 'dropStream', match: `${big.id}\\?.*alt=media`, times: 6 }]);
+
+      // Act
+      const r = await run({ transfer: { spoolMemoryBytes: 64 * 1024, maxResumes: 2 } });
+
+      // Assess
+      expect(sd.server.faults.fired.dropStream).toBe(6);
+      expect(r.stats.failed).toBe(0);
+      expect((await t.store.head('acme-drive-landing', `${P}alice@acme.example/big-video.mp4`)).size).toBe(300 * 1024);
+    });
+
     it('restarts a dropped export from the beginning', async () => {
       // Prepare
       faults([{ kind: 'dropStream', match: '/feeds/download/export', times: 2 }]);
