@@ -3,6 +3,7 @@
  * (start token first, then folders, then files), `changes.list` afterwards; each file planned,
  * de-duplicated and either skipped, recorded, or transferred under the shared concurrency limit.
  */
+import { createHash } from 'node:crypto';
 import type { Limit } from 'p-limit';
 import type { DriveSource } from '../config';
 import { NoSuchObjectError } from '../storage/errors';
@@ -103,7 +104,7 @@ export class UserIngest {
       else await this.full();
       if (!this.ctx.dryRun) {
         await this.state.compact();
-        await this.state.save({ inProgress: undefined, lastRun: new Date().toISOString() });
+        await this.state.save({ inProgress: undefined, lastRun: new Date().toISOString(), rules: this.rulesFingerprint() });
       }
       r.status = r.stats.failed > 0 ? 'partial' : 'ok';
     } catch (err) {
@@ -154,11 +155,23 @@ export class UserIngest {
     } while (pageToken);
   }
 
+  /** What decides which files are kept and how: a change re-checks the files it can affect. */
+  private rulesFingerprint(): string {
+    const r = { exclude: this.rules.exclude, maxBytes: this.rules.maxBytes, exportFormats: this.ctx.source.export_formats };
+    return createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 16);
+  }
+
   private async incremental(): Promise<void> {
     this.report.mode = 'incremental';
-    for (const id of this.state.failedIds()) {
+    // Changes list only files that changed. After a change of exclude rules, size limit or export
+    // formats, the files those affect (excluded ones, exports) are looked at again, so a file
+    // excluded before is backed up now, and an export gets its new format. A state without a
+    // fingerprint (from before this check) just records the current one.
+    const recheck = this.state.doc.rules !== undefined && this.state.doc.rules !== this.rulesFingerprint() ? this.state.ruleAffectedIds() : [];
+    const failed = new Set(this.state.failedIds());
+    for (const id of [...failed, ...recheck.filter((id) => !failed.has(id))]) {
       try {
-        await this.schedule(await this.api.getFile(id), true);
+        await this.schedule(await this.api.getFile(id), failed.has(id));
       } catch (err) {
         if (err instanceof DriveApiError && err.status === 404) await this.recordDeletion(id, 'removed', new Date().toISOString());
         else throw err;

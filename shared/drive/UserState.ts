@@ -51,6 +51,8 @@ export interface StateDoc {
   /** Set while a run works; still set at the next start means that run crashed. */
   inProgress?: string;
   lastRun?: string;
+  /** Fingerprint of the exclude rules, size limit and export formats of the last finished run. */
+  rules?: string;
 }
 
 export const STATE_ROOT = '_xregion/state/drive/';
@@ -123,6 +125,11 @@ export class UserState {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Entries a change of rules can affect: excluded files, and exported ones (their formats). */
+  ruleAffectedIds(): string[] {
+    return [...this.entries].filter(([, e]) => !e.deleted && (e.kind === 'excluded' || e.excluded !== undefined || e.kind === 'export')).map(([id]) => id);
   }
 
   /** Entries that failed last time (retried by the next run). */

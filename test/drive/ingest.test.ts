@@ -113,6 +113,27 @@ describe('Function: runDriveIngest', () => {
       expect(all.some((k) => k.includes('admin@'))).toBe(false);
     });
 
+    it('after a change of exclude rules or export formats, the next (incremental) run re-checks the files they affect', async () => {
+      // Prepare: alice backed up without her videos, documents as docx
+      const src = { users: ['alice@acme.example'], user_overrides: { 'alice@acme.example': { exclude_patterns: ['*.mp4'] } } };
+      await run({}, src);
+      const before = await keys(t.store, A);
+
+      // Act: the exclusion is dropped and documents become PDF; nothing changed in Drive
+      const r = await run({}, { users: ['alice@acme.example'], export_formats: { document: 'pdf' } });
+      const after = await keys(t.store, A);
+
+      // Assess
+      expect(new Set(r.subjects.map((s) => s.mode))).toEqual(new Set(['incremental']));
+      expect(before.some((k) => k.endsWith('.mp4'))).toBe(false);
+      expect(after).toContain(`${A}big-video.mp4`);
+      expect(after).toContain(`${A}Projects/Design/Roadmap.pdf`);
+      expect(after).toContain(`${A}Projects/Design/Roadmap.docx`); // earlier backups stay
+      // A third run with the same rules looks at nothing again.
+      const again = await run({}, { users: ['alice@acme.example'], export_formats: { document: 'pdf' } });
+      expect(again.stats.total).toBe(0);
+    });
+
     it('parks a file whose key would pass 1024 bytes under its id, keeping the path in metadata', async () => {
       // Prepare
       const long = `${'ü'.repeat(520)}.txt`;
