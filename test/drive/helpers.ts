@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type DriveSource } from '../../shared/config';
-import type { ServiceAccountCredentials } from '../../shared/drive';
+import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
+import { runDriveIngest, type DriveIngestOptions, type DriveRunReport, type ServiceAccountCredentials } from '../../shared/drive';
 import { LocalObjectStore } from '../../shared/storage/local/LocalObjectStore';
 import type { ObjectStore, PutOptions, PutResult } from '../../shared/storage/port';
 
@@ -78,4 +79,29 @@ export class CountingStore implements ObjectStore {
   contentPuts(): Map<string, number> {
     return new Map([...this.puts].filter(([k]) => !k.startsWith('_xregion/')));
   }
+}
+
+/** A sample Drive and an empty local store, fresh for each test of the enclosing describe; read them inside tests. */
+export interface DriveTestEnv {
+  sd: SampleDrive;
+  t: TempStore;
+  /** runDriveIngest against this env: the describe's defaults, then the test's options and source settings. */
+  run(over?: Partial<DriveIngestOptions>, src?: Record<string, unknown>): Promise<DriveRunReport>;
+}
+
+/** Registers beforeEach/afterEach that start and stop a DriveTestEnv. */
+export function driveTestEnv(largeFileBytes: number, defaults: Partial<DriveIngestOptions> = {}, baseSource: Record<string, unknown> = {}): DriveTestEnv {
+  const env = {
+    run: (over: Partial<DriveIngestOptions> = {}, src: Record<string, unknown> = {}) =>
+      runDriveIngest({ source: driveSource({ ...baseSource, ...src }), store: env.t.store, credentials: fakeServiceAccount(), rootUrl: env.sd.url, ...defaults, ...over }),
+  } as DriveTestEnv;
+  beforeEach(async () => {
+    env.sd = await startSampleDrive({ largeFileBytes });
+    env.t = await tempStore();
+  });
+  afterEach(async () => {
+    await env.sd.close();
+    env.t.cleanup();
+  });
+  return env;
 }

@@ -1,33 +1,22 @@
 /** Drive ingestion end to end: the real googleapis client against the sample Drive, into the local store. */
-import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
-import { decodeMetadataValue, formatRunReport, runDriveIngest, type DriveIngestOptions, type DriveRunReport } from '../../shared/drive';
+import { decodeMetadataValue, formatRunReport, type DriveRunReport } from '../../shared/drive';
 import { InMemoryMetrics } from '../../shared/observability';
-import { BUCKET, CountingStore, driveSource, fakeServiceAccount, keys, tempStore, type TempStore } from './helpers';
+import { BUCKET, CountingStore, driveTestEnv, keys } from './helpers';
 
 const P = 'gdrive-backup/';
 const A = `${P}alice@acme.example/`;
 
 describe('Function: runDriveIngest', () => {
-  let sd: SampleDrive;
-  let t: TempStore;
-  const run = (over: Partial<DriveIngestOptions> = {}, src: Record<string, unknown> = {}): Promise<DriveRunReport> =>
-    runDriveIngest({ source: driveSource(src), store: t.store, credentials: fakeServiceAccount(), rootUrl: sd.url, backoff: { baseMs: 5, capMs: 50 }, ...over });
+  const env = driveTestEnv(256 * 1024, { backoff: { baseMs: 5, capMs: 50 } });
+  const run = env.run;
 
-  beforeEach(async () => {
-    sd = await startSampleDrive({ largeFileBytes: 256 * 1024 });
-    t = await tempStore();
-  });
-  afterEach(async () => {
-    await sd.close();
-    t.cleanup();
-  });
 
   describe('Method: full run', () => {
     it('stores every content kind under user_first keys and records what it cannot store', async () => {
       // Act
       const metrics = new InMemoryMetrics();
       const r = await run({ metrics });
-      const all = await keys(t.store, P);
+      const all = await keys(env.t.store, P);
 
       // Assess
       expect(r.subjects.map((s) => [s.label, s.mode, s.status])).toEqual([
@@ -55,22 +44,22 @@ describe('Function: runDriveIngest', () => {
       expect(formatRunReport(r)).toContain('alice@acme.example');
       expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(24);
       expect(metrics.get('DriveBytesUploaded', { source: 'acme' })).toBe(r.stats.bytes);
-      const record = JSON.parse((await t.store.getRange(BUCKET, r.recordKey, 0, 1e6)).toString()) as DriveRunReport;
+      const record = JSON.parse((await env.t.store.getRange(BUCKET, r.recordKey, 0, 1e6)).toString()) as DriveRunReport;
       expect(record.stats).toEqual(r.stats);
-      const form = JSON.parse((await t.store.getRange(BUCKET, `${A}Projects/Shortcut to Roadmap.shortcut.json`, 0, 1e6)).toString());
+      const form = JSON.parse((await env.t.store.getRange(BUCKET, `${A}Projects/Shortcut to Roadmap.shortcut.json`, 0, 1e6)).toString());
       expect(form).toMatchObject({ mimeType: 'application/vnd.google-apps.shortcut', shortcutTarget: { targetMimeType: 'application/vnd.google-apps.document' } });
     });
 
     it('suffixes duplicate names with the file id and stores a multi-parent file once', async () => {
       // Act
       const r = await run();
-      const reports = (await keys(t.store, `${A}Projects/`)).filter((k) => /notes|logo/.test(k));
+      const reports = (await keys(env.t.store, `${A}Projects/`)).filter((k) => /notes|logo/.test(k));
 
       // Assess
-      const dup = [...sd.server.ws.files.values()].filter((f) => f.name === 'notes.txt');
+      const dup = [...env.sd.server.ws.files.values()].filter((f) => f.name === 'notes.txt');
       expect(reports.sort()).toEqual([`${A}Projects/Reports/logo.png`, `${A}Projects/Reports/notes [${dup[1].id}].txt`, `${A}Projects/Reports/notes.txt`].sort());
       expect(r.subjects[1].events).toContainEqual(expect.objectContaining({ type: 'also_at', path: 'Projects/Reports/logo.png', reason: 'also in Projects/Design' }));
-      const first = await t.store.getRange(BUCKET, `${A}Projects/Reports/notes.txt`, 0, 100);
+      const first = await env.t.store.getRange(BUCKET, `${A}Projects/Reports/notes.txt`, 0, 100);
       expect(first.toString()).toBe('first notes\n');
     });
 
@@ -80,8 +69,8 @@ describe('Function: runDriveIngest', () => {
 
       // Assess
       const key = `${P}2025-03-04/alice@acme.example/Résumé – Zoë Ünïcødé.txt`;
-      const info = await t.store.head(BUCKET, key);
-      const file = [...sd.server.ws.files.values()].find((f) => f.name.startsWith('Résumé'))!;
+      const info = await env.t.store.head(BUCKET, key);
+      const file = [...env.sd.server.ws.files.values()].find((f) => f.name.startsWith('Résumé'))!;
       expect(info.metadata).toMatchObject({
         'drive-file-id': file.id, 'drive-owner': 'alice@acme.example', 'drive-user': 'alice@acme.example',
         'drive-mime-type': 'text/plain', 'drive-modified-time': file.modifiedTime, 'drive-md5': file.md5Checksum, 'backup-timestamp': '2025-03-04T05:06:07.000Z',
@@ -90,7 +79,7 @@ describe('Function: runDriveIngest', () => {
       expect(decodeMetadataValue(info.metadata['drive-path'])).toBe('Résumé – Zoë Ünïcødé.txt');
       expect(info.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(info.contentType).toBe('text/plain');
-      const doc = await t.store.head(BUCKET, `${P}2025-03-04/alice@acme.example/Projects/Design/Roadmap.docx`);
+      const doc = await env.t.store.head(BUCKET, `${P}2025-03-04/alice@acme.example/Projects/Design/Roadmap.docx`);
       expect(doc.contentType).toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
       expect(doc.metadata['drive-mime-type']).toBe('application/vnd.google-apps.document');
     });
@@ -102,7 +91,7 @@ describe('Function: runDriveIngest', () => {
         user_overrides: { 'alice@acme.example': { max_file_size_mb: 0, exclude_patterns: ['*.mp4'] }, 'admin@acme.example': { enabled: false } },
         users: ['alice@acme.example', 'bob@acme.example', 'admin@acme.example'],
       });
-      const all = await keys(t.store, P);
+      const all = await keys(env.t.store, P);
 
       // Assess
       expect(r.skippedUsers).toEqual([{ email: 'admin@acme.example', reason: 'disabled by user_overrides' }]);
@@ -117,11 +106,11 @@ describe('Function: runDriveIngest', () => {
       // Prepare: alice backed up without her videos, documents as docx
       const src = { users: ['alice@acme.example'], user_overrides: { 'alice@acme.example': { exclude_patterns: ['*.mp4'] } } };
       await run({}, src);
-      const before = await keys(t.store, A);
+      const before = await keys(env.t.store, A);
 
       // Act: the exclusion is dropped and documents become PDF; nothing changed in Drive
       const r = await run({}, { users: ['alice@acme.example'], export_formats: { document: 'pdf' } });
-      const after = await keys(t.store, A);
+      const after = await keys(env.t.store, A);
 
       // Assess
       expect(new Set(r.subjects.map((s) => s.mode))).toEqual(new Set(['incremental']));
@@ -137,27 +126,27 @@ describe('Function: runDriveIngest', () => {
     it('parks a file whose key would pass 1024 bytes under its id, keeping the path in metadata', async () => {
       // Prepare
       const long = `${'ü'.repeat(520)}.txt`;
-      const f = sd.server.ws.create({ name: long, mimeType: 'text/plain', owner: 'bob@acme.example', content: { kind: 'buffer', data: Buffer.from('long\n') } });
+      const f = env.sd.server.ws.create({ name: long, mimeType: 'text/plain', owner: 'bob@acme.example', content: { kind: 'buffer', data: Buffer.from('long\n') } });
 
       // Act
       await run({ userFilter: 'bob@acme.example' });
 
       // Assess
       const key = `${P}bob@acme.example/_long-paths/file [${f.id}].txt`;
-      const info = await t.store.head(BUCKET, key);
+      const info = await env.t.store.head(BUCKET, key);
       expect(info.metadata['drive-path-truncated']).toBe('true');
       expect(decodeMetadataValue(info.metadata['drive-path'])).toBe(long.slice(0, 170)); // 1024 encoded bytes ≈ 170 'ü'
     });
 
     it('skips files over max_file_size_mb', async () => {
       // Prepare
-      sd.server.ws.setContent([...sd.server.ws.files.values()].find((f) => f.name === 'big-video.mp4')!, { kind: 'generated', size: 1024 * 1024 + 1, seed: 1 });
+      env.sd.server.ws.setContent([...env.sd.server.ws.files.values()].find((f) => f.name === 'big-video.mp4')!, { kind: 'generated', size: 1024 * 1024 + 1, seed: 1 });
 
       // Act
       const r = await run({ userFilter: 'alice@acme.example' }, { max_file_size_mb: 1 });
 
       // Assess
-      expect(await keys(t.store, `${A}big`)).toEqual([]);
+      expect(await keys(env.t.store, `${A}big`)).toEqual([]);
       expect(r.subjects[0].events).toContainEqual(expect.objectContaining({ type: 'excluded', path: 'big-video.mp4', reason: expect.stringContaining('max_file_size_mb') }));
     });
 
@@ -167,17 +156,17 @@ describe('Function: runDriveIngest', () => {
 
       // Assess
       expect(r.stats.uploaded).toBe(25); // a dry run cannot know that one export is too large
-      expect(await keys(t.store)).toEqual([]);
+      expect(await keys(env.t.store)).toEqual([]);
     });
   });
 
   describe('Method: incremental run', () => {
     it('picks up only changes, records deletions and keeps the backups', async () => {
       // Prepare
-      const counting = new CountingStore(t.store);
+      const counting = new CountingStore(env.t.store);
       await run({ store: counting });
       const before = new Map(counting.contentPuts());
-      const done = sd.simulateChanges();
+      const done = env.sd.simulateChanges();
 
       // Act
       const r = await run({ store: counting });
@@ -190,17 +179,17 @@ describe('Function: runDriveIngest', () => {
         `${A}Projects/Design/Roadmap.docx`, `${A}Projects/Reports/added-1.csv`, `${A}Projects/Reports/notes.txt`,
         `${P}shared-drives/Engineering/Specs/api-spec.yaml`,
       ].sort());
-      expect(await keys(t.store, `${P}bob@acme.example/Photos/2024/IMG_001-renamed-1.jpg`)).toHaveLength(1); // renamed: server-side copy
+      expect(await keys(env.t.store, `${P}bob@acme.example/Photos/2024/IMG_001-renamed-1.jpg`)).toHaveLength(1); // renamed: server-side copy
       expect(r.stats.deleted).toBe(2);
       expect(r.subjects[1].events.filter((e) => e.type === 'deleted').map((e) => [e.path, e.reason])).toEqual([['Projects/Reports/q1.pdf', 'trashed'], ['my notes 2025.txt', 'removed']]);
-      expect(await keys(t.store, `${A}Projects/Reports/q1.pdf`)).toHaveLength(1); // backup kept
-      expect(await keys(t.store, `${A}my notes 2025.txt`)).toHaveLength(1);
-      expect((await t.store.getRange(BUCKET, `${A}Projects/Reports/notes.txt`, 0, 100)).toString()).toBe('notes edited in round 1\n');
+      expect(await keys(env.t.store, `${A}Projects/Reports/q1.pdf`)).toHaveLength(1); // backup kept
+      expect(await keys(env.t.store, `${A}my notes 2025.txt`)).toHaveLength(1);
+      expect((await env.t.store.getRange(BUCKET, `${A}Projects/Reports/notes.txt`, 0, 100)).toString()).toBe('notes edited in round 1\n');
 
       // Act: a file changed twice shows up twice in one changes page; it is uploaded once
-      const notes = [...sd.server.ws.files.values()].find((f) => f.name === 'notes.txt')!;
-      sd.server.ws.update(notes, (f) => sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v2\n') }));
-      sd.server.ws.update(notes, (f) => sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v3\n') }));
+      const notes = [...env.sd.server.ws.files.values()].find((f) => f.name === 'notes.txt')!;
+      env.sd.server.ws.update(notes, (f) => env.sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v2\n') }));
+      env.sd.server.ws.update(notes, (f) => env.sd.server.ws.setContent(f, { kind: 'buffer', data: Buffer.from('v3\n') }));
       const putsBefore = counting.puts.get(`${A}Projects/Reports/notes.txt`);
       const twice = await run({ store: counting });
       expect(twice.stats).toMatchObject({ uploaded: 1, skippedUnchanged: 1 });

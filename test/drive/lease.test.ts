@@ -1,34 +1,18 @@
 /** Drive ingestion: one run per source at a time (RunLease on the real local store and sample Drive). */
-import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
-import { DriveRunLockedError, RunLease, runDriveIngest, runLeaseKey, RUNS_ROOT, type DriveIngestOptions, type DriveRunReport, type LeaseDoc } from '../../shared/drive';
+import { DriveRunLockedError, RunLease, runLeaseKey, RUNS_ROOT, type LeaseDoc } from '../../shared/drive';
 import { readAll } from '../helpers/bytes';
-import { BUCKET, driveSource, fakeServiceAccount, tempStore, type TempStore } from './helpers';
+import { BUCKET, driveTestEnv, keys } from './helpers';
 
 const BOB = 'bob@acme.example';
 
 describe('Class: RunLease', () => {
-  let sd: SampleDrive;
-  let t: TempStore;
-  const run = (over: Partial<DriveIngestOptions> = {}): Promise<DriveRunReport> =>
-    runDriveIngest({ source: driveSource(), store: t.store, credentials: fakeServiceAccount(), rootUrl: sd.url, userFilter: BOB, backoff: { baseMs: 1, capMs: 5, maxAttempts: 2 }, ...over });
-  const keys = async (prefix: string): Promise<string[]> => {
-    const out: string[] = [];
-    for await (const o of t.store.list(BUCKET, prefix)) out.push(o.key);
-    return out;
-  };
+  const env = driveTestEnv(64 * 1024, { userFilter: BOB, backoff: { baseMs: 1, capMs: 5, maxAttempts: 2 } });
+  const run = env.run;
+  const listed = async (prefix: string): Promise<string[]> => keys(env.t.store, prefix);
   const holdLease = (expiresAt: string): Promise<unknown> => {
     const doc: LeaseDoc = { runId: 'other-run', host: 'other-host', pid: 4242, acquiredAt: new Date().toISOString(), expiresAt };
-    return t.store.put(BUCKET, runLeaseKey('acme'), Buffer.from(JSON.stringify(doc)));
+    return env.t.store.put(BUCKET, runLeaseKey('acme'), Buffer.from(JSON.stringify(doc)));
   };
-
-  beforeEach(async () => {
-    sd = await startSampleDrive({ largeFileBytes: 64 * 1024 });
-    t = await tempStore();
-  });
-  afterEach(async () => {
-    await sd.close();
-    t.cleanup();
-  });
 
   it('refuses a run while another holds the lease, before any Drive request or write', async () => {
     // Prepare: a live lease of another run
@@ -42,8 +26,8 @@ describe('Class: RunLease', () => {
     await expect(refused).rejects.toBeInstanceOf(DriveRunLockedError);
     await expect(refused).rejects.toThrow(/run other-run \(other-host, pid 4242\) is still running.*this run made no changes/);
     expect(requests).toEqual([]);
-    expect(await keys('gdrive-backup/')).toEqual([]);
-    expect(await keys(RUNS_ROOT)).toEqual([]);
+    expect(await listed('gdrive-backup/')).toEqual([]);
+    expect(await listed(RUNS_ROOT)).toEqual([]);
   });
 
   it('takes over an expired lease (its run died), runs, and removes the lease at the end', async () => {
@@ -56,7 +40,7 @@ describe('Class: RunLease', () => {
     // Assess
     expect(r.subjects.map((s) => s.status)).toEqual(['ok']);
     expect(r.stats.uploaded).toBeGreaterThan(0);
-    expect(await keys('_xregion/leases/')).toEqual([]);
+    expect(await listed('_xregion/leases/')).toEqual([]);
   });
 
   it('lets only one of two simultaneous runs through; a dry run needs no lease', async () => {
@@ -68,12 +52,12 @@ describe('Class: RunLease', () => {
     expect([a, b].map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(([a, b].find((x) => x.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(DriveRunLockedError);
     expect(dry.dryRun).toBe(true);
-    expect(await keys(RUNS_ROOT)).toHaveLength(1);
+    expect(await listed(RUNS_ROOT)).toHaveLength(1);
   });
 
   it('stops a run whose lease was taken over mid-run: its subjects end aborted, the other holder keeps the lease', async () => {
     // Prepare: slow requests, so the run is still going at its first renewal (after 1 s)
-    sd.server.latencyMs = 150;
+    env.sd.server.latencyMs = 150;
     const running = run({ leaseTtlMs: 3000 });
     await new Promise((r) => setTimeout(r, 300));
 
@@ -83,18 +67,18 @@ describe('Class: RunLease', () => {
 
     // Assess
     expect(r.subjects.map((s) => s.status)).toEqual(['aborted']);
-    const lease = JSON.parse((await readAll((await t.store.get(BUCKET, runLeaseKey('acme'))).body)).toString()) as LeaseDoc;
+    const lease = JSON.parse((await readAll((await env.t.store.get(BUCKET, runLeaseKey('acme'))).body)).toString()) as LeaseDoc;
     expect(lease.runId).toBe('other-run');
   }, 30_000);
 
   it('renews by ETag, and reports a takeover to the holder (which must stop)', async () => {
     // Prepare
     const lost: Error[] = [];
-    const lease = await RunLease.acquire(t.store, BUCKET, 'acme', 'run-1', { ttlMs: 60_000, onLost: (e) => lost.push(e) });
+    const lease = await RunLease.acquire(env.t.store, BUCKET, 'acme', 'run-1', { ttlMs: 60_000, onLost: (e) => lost.push(e) });
     const before = lease.holder.expiresAt;
     await new Promise((r) => setTimeout(r, 5));
     await lease.renew();
-    const renewed = JSON.parse((await readAll((await t.store.get(BUCKET, lease.key)).body)).toString()) as LeaseDoc;
+    const renewed = JSON.parse((await readAll((await env.t.store.get(BUCKET, lease.key)).body)).toString()) as LeaseDoc;
 
     // Act: another run overwrites it (as after this one stalled past its expiry)
     await holdLease(new Date(Date.now() + 600_000).toISOString());
@@ -106,6 +90,6 @@ describe('Class: RunLease', () => {
     await expect(renewal).rejects.toThrow(/taken over by another run/);
     expect(lost).toHaveLength(1);
     await lease.release(); // not ours any more: left alone
-    expect(await keys('_xregion/leases/')).toEqual([runLeaseKey('acme')]);
+    expect(await listed('_xregion/leases/')).toEqual([runLeaseKey('acme')]);
   });
 });
