@@ -11,11 +11,10 @@
  * SYNC_BODY_BYTES still stream asynchronously, so a large object never blocks the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, mkdirSync, openSync, rmdirSync, promises as fs, read, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, openSync, promises as fs, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { DigestStream } from '../DigestStream';
 import { normalizePutOptions } from '../putOptions';
 import { ChecksumMismatchError, InvalidKeyError, NoSuchBucketError, NoSuchObjectError, PreconditionFailedError, SizeMismatchError, StorageError } from '../errors';
@@ -32,6 +31,8 @@ import {
   type ReadOptions,
 } from '../port';
 import { buildS3TestEvent } from '../s3Event';
+import { FolderCache } from './FolderCache';
+import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
 import { checkBucket, LocalLayout } from './layout';
 import { notify, type LocalEventName, type LocalNotificationRule } from './notifications';
@@ -52,9 +53,6 @@ export interface LocalObjectStoreConfig {
 }
 
 const DEFAULT_THRESHOLD = 16 * 1024 * 1024;
-/** Bodies up to this size are read and written with one synchronous call. */
-const SYNC_BODY_BYTES = 256 * 1024;
-const readAt = promisify(read);
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -78,8 +76,7 @@ export class LocalObjectStore implements ObjectStore {
   private readonly fsync: boolean;
   private readonly threshold: number;
   private readonly locks = new KeyLock();
-  /** Folders known to exist (see ensureDir). */
-  private readonly knownDirs = new Set<string>();
+  private readonly folders = new FolderCache();
 
   constructor(cfg: LocalObjectStoreConfig) {
     this.layout = new LocalLayout(path.resolve(cfg.root));
@@ -138,12 +135,7 @@ export class LocalObjectStore implements ObjectStore {
       // Small objects (most of a Drive backup): one read, no stream over a descriptor.
       try {
         const buf = Buffer.allocUnsafe(o.st.size);
-        let got = 0;
-        while (got < buf.length) {
-          const n = readSync(o.fd, buf, got, buf.length - got, got);
-          if (n === 0) break;
-          got += n;
-        }
+        const got = await readFully(o.fd, buf, 0);
         return { info, body: Readable.from([buf.subarray(0, got)], { objectMode: false }) };
       } finally {
         closeSync(o.fd);
@@ -155,15 +147,8 @@ export class LocalObjectStore implements ObjectStore {
   async getRange(bucket: string, key: string, offset: number, length: number, opts: ReadOptions = {}): Promise<Buffer> {
     const o = await this.open(bucket, key, opts);
     try {
-      const n = Math.max(0, Math.min(length, o.st.size - offset));
-      const buf = Buffer.alloc(n);
-      let done = 0;
-      while (done < n) {
-        const bytesRead = n <= SYNC_BODY_BYTES ? readSync(o.fd, buf, done, n - done, offset + done) : (await readAt(o.fd, buf, done, n - done, offset + done)).bytesRead;
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return buf.subarray(0, done);
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, o.st.size - offset)));
+      return buf.subarray(0, await readFully(o.fd, buf, offset));
     } finally {
       closeSync(o.fd);
     }
@@ -299,8 +284,8 @@ export class LocalObjectStore implements ObjectStore {
       }
       rmSync(dataPath, { force: true });
       rmSync(metaPath, { force: true });
-      this.prune(path.dirname(dataPath), this.layout.bucketDir(bucket));
-      this.prune(path.dirname(metaPath), this.layout.metaBucketDir(bucket));
+      this.folders.prune(path.dirname(dataPath), this.layout.bucketDir(bucket));
+      this.folders.prune(path.dirname(metaPath), this.layout.metaBucketDir(bucket));
     });
   }
 
@@ -362,17 +347,17 @@ export class LocalObjectStore implements ObjectStore {
         const st = statSync(tmp);
         const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
         const place = (): void => {
-          this.ensureDir(path.dirname(dataPath));
+          this.folders.ensure(path.dirname(dataPath));
           // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
           // new sidecar does not match them, so it is ignored.
-          writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.ensureDir(d));
+          writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.folders.ensure(d));
           renameSync(tmp, dataPath);
         };
         try {
           place();
         } catch (err) {
           if (errno(err) !== 'ENOENT') throw err;
-          this.knownDirs.clear(); // a folder removed behind our back: create it again, once
+          this.folders.forget(); // a folder removed behind our back: create it again, once
           place();
         }
         return full;
@@ -475,47 +460,14 @@ export class LocalObjectStore implements ObjectStore {
     };
   }
 
-  /**
-   * mkdir -p, remembering folders known to exist: repeated mkdir/stat calls dominated small puts
-   * (measured with bench/pipeline.ts). prune() forgets them again.
-   */
-  private ensureDir(dir: string): void {
-    if (this.knownDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.knownDirs.add(dir);
-  }
-
+  /** Fails with NoSuchBucketError unless the bucket's folder exists. */
   private requireBucket(bucket: string): void {
     checkBucket(bucket);
-    if (this.knownDirs.has(this.layout.bucketDir(bucket))) return;
-    try {
-      const st = statSync(this.layout.bucketDir(bucket));
-      if (st.isDirectory()) {
-        this.knownDirs.add(this.layout.bucketDir(bucket));
-        return;
-      }
-    } catch {
-      // fall through
-    }
-    throw new NoSuchBucketError(bucket);
+    if (!this.folders.exists(this.layout.bucketDir(bucket))) throw new NoSuchBucketError(bucket);
   }
 
   private tmpFile(): string {
-    this.ensureDir(this.layout.tmpDir());
+    this.folders.ensure(this.layout.tmpDir());
     return path.join(this.layout.tmpDir(), `put-${randomBytes(12).toString('hex')}`);
-  }
-
-  /** Remove empty folders from `dir` up to (not including) `stop`. */
-  private prune(dir: string, stop: string): void {
-    for (let d = dir; d.startsWith(stop + path.sep); d = path.dirname(d)) {
-      try {
-        rmdirSync(d);
-      } catch {
-        return; // not empty (or gone): stop
-      }
-      // Only the folders removed are forgotten (forgetting all made every later put mkdir again).
-      // A commit's mkdir and rename run synchronously, so no prune can come between them.
-      this.knownDirs.delete(d);
-    }
   }
 }
