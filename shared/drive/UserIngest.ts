@@ -155,10 +155,10 @@ export class UserIngest {
     } while (pageToken);
   }
 
-  /** What decides which files are kept and how: a change re-checks the files it can affect. */
+  /** `{which files}:{export formats}`: a change of either part re-checks the files it can affect. */
   private rulesFingerprint(): string {
-    const r = { exclude: this.rules.exclude, maxBytes: this.rules.maxBytes, exportFormats: this.ctx.source.export_formats };
-    return createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 16);
+    const h = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+    return `${h({ exclude: this.rules.exclude, maxBytes: this.rules.maxBytes })}:${h(this.ctx.source.export_formats)}`;
   }
 
   private async incremental(): Promise<void> {
@@ -167,7 +167,9 @@ export class UserIngest {
     // formats, the files those affect (excluded ones, exports) are looked at again, so a file
     // excluded before is backed up now, and an export gets its new format. A state without a
     // fingerprint (from before this check) just records the current one.
-    const recheck = this.state.doc.rules !== undefined && this.state.doc.rules !== this.rulesFingerprint() ? this.state.ruleAffectedIds() : [];
+    const [wasSelect, wasExports] = (this.state.doc.rules ?? '').split(':');
+    const [select, exports] = this.rulesFingerprint().split(':');
+    const recheck = this.state.doc.rules === undefined ? [] : this.state.ruleAffectedIds({ excluded: wasSelect !== select, exports: wasExports !== exports });
     const failed = new Set(this.state.failedIds());
     for (const id of [...failed, ...recheck.filter((id) => !failed.has(id))]) {
       try {

@@ -127,9 +127,10 @@ export class UserState {
     return this.entries.size;
   }
 
-  /** Entries a change of rules can affect: excluded files, and exported ones (their formats). */
-  ruleAffectedIds(): string[] {
-    return [...this.entries].filter(([, e]) => !e.deleted && (e.kind === 'excluded' || e.excluded !== undefined || e.kind === 'export')).map(([id]) => id);
+  /** Entries a change of rules can affect: excluded files (selection rules), exported ones (formats). */
+  ruleAffectedIds(which: { excluded: boolean; exports: boolean }): string[] {
+    const affected = (e: IndexEntry): boolean => (which.excluded && (e.kind === 'excluded' || e.excluded !== undefined)) || (which.exports && e.kind === 'export');
+    return [...this.entries].filter(([, e]) => !e.deleted && affected(e)).map(([id]) => id);
   }
 
   /** Entries that failed last time (retried by the next run). */

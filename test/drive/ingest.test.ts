@@ -118,9 +118,12 @@ describe('Function: runDriveIngest', () => {
       expect(after).toContain(`${A}big-video.mp4`);
       expect(after).toContain(`${A}Projects/Design/Roadmap.pdf`);
       expect(after).toContain(`${A}Projects/Design/Roadmap.docx`); // earlier backups stay
-      // A third run with the same rules looks at nothing again.
+      // A third run with the same rules looks at nothing again; a fourth with only a new size
+      // limit looks at the excluded files only (none are left), not at the exports.
       const again = await run({}, { users: ['alice@acme.example'], export_formats: { document: 'pdf' } });
+      const sizeOnly = await run({}, { users: ['alice@acme.example'], export_formats: { document: 'pdf' }, max_file_size_mb: 1000 });
       expect(again.stats.total).toBe(0);
+      expect(sizeOnly.stats.total).toBe(0);
     });
 
     it('parks a file whose key would pass 1024 bytes under its id, keeping the path in metadata', async () => {
