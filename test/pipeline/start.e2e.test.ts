@@ -1,7 +1,7 @@
 /** `xregion start` end to end: sample Drive → drive-ingest → compressor → replication → routers. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runStart } from '../../services/cli/commands/start';
 import { LocalTopology } from '../../services/cli/appliance/LocalTopology';
 import { loadConfig } from '../../shared/config';
@@ -62,4 +62,54 @@ describe('Command: xregion start (with the sample Drive)', () => {
       expect.arrayContaining([expect.stringMatching(/added-1\.csv$/)]),
     );
   });
+});
+
+describe('Command: xregion start --watch', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-watch-'));
+  const config = loadConfig(CONFIG);
+  const topology = new LocalTopology(config, dataDir);
+  const rule = config.replication_configuration[0];
+  const normal = rule.destinations.find((d) => !d.backup)!;
+  let stderr = '';
+  beforeAll(() => {
+    jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += chunk.toString();
+      return true;
+    });
+  });
+  afterAll(() => {
+    jest.restoreAllMocks();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const until = async (what: string, check: () => Promise<boolean> | boolean): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('archives and delivers a file dropped into the source bucket folder, and stops on Ctrl-C', async () => {
+    // Prepare: the watcher runs with an empty source bucket (no sample data, no Drive)
+    const running = runStart({ config: CONFIG, dataDir, sample: false, drive: false, watch: true });
+    await until('the watcher to start', () => stderr.includes('watching for new files'));
+    const key = `${rule.source.prefix_filter}dropped/by hand.txt`;
+    const file = join(topology.store(rule.source.region).layout.bucketDir(rule.source.bucket), ...key.split('/'));
+
+    // Act: a file dropped in by hand, then Ctrl-C once it has arrived
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'dropped into the folder\n');
+    await until('the dropped file at the normal destination', async () => (await keys(topology, normal.region, normal.bucket)).includes(key));
+    process.emit('SIGINT');
+    const code = await running;
+
+    // Assess
+    expect(code).toBe(0);
+    const got = await topology.store(normal.region).get(normal.bucket, key);
+    const chunks: Buffer[] = [];
+    for await (const c of got.body) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('dropped into the folder\n');
+    expect(stderr).toMatch(/1 new object archived; \d+ archive deliver(y|ies) to target regions/);
+  }, 60_000);
 });
