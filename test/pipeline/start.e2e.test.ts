@@ -14,13 +14,16 @@ async function keys(topology: LocalTopology, region: string, bucket: string, pre
   return out.sort();
 }
 
-describe('Command: xregion start (with the sample Drive)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-start-'));
+/** A fresh data folder, and the repo config's first rule with its destinations. */
+function startEnv(name: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), `xregion-${name}-`));
   const config = loadConfig(CONFIG);
-  const topology = new LocalTopology(config, dataDir);
   const rule = config.replication_configuration[0];
-  const normal = rule.destinations.find((d) => !d.backup)!;
-  const backup = rule.destinations.find((d) => d.backup)!;
+  return { dataDir, topology: new LocalTopology(config, dataDir), rule, normal: rule.destinations.find((d) => !d.backup)!, backup: rule.destinations.find((d) => d.backup)! };
+}
+
+describe('Command: xregion start (with the sample Drive)', () => {
+  const { dataDir, topology, rule, normal, backup } = startEnv('start');
   let stdout = '';
   beforeAll(() => {
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -65,11 +68,7 @@ describe('Command: xregion start (with the sample Drive)', () => {
 });
 
 describe('Command: xregion start --watch', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-watch-'));
-  const config = loadConfig(CONFIG);
-  const topology = new LocalTopology(config, dataDir);
-  const rule = config.replication_configuration[0];
-  const normal = rule.destinations.find((d) => !d.backup)!;
+  const { dataDir, topology, rule, normal } = startEnv('watch');
   let stderr = '';
   beforeAll(() => {
     jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
