@@ -15,106 +15,90 @@ const CONFIG = {
   replication_configuration: [{ source: { region: 'us-west-2', bucket: BUCKET, prefix_filter: 'gdrive-backup/' }, destinations: [{ region: 'eu-central-1', bucket: 'acme-backup-eu' }] }],
 };
 
-describe('Command: ingest drive', () => {
-  let sd: SampleDrive;
-  let dir: string;
+/** A sample Drive and a folder with the config, for the tests of one describe. */
+function cliEnv(): { sd: SampleDrive; dir: string } {
+  const env = {} as { sd: SampleDrive; dir: string };
   beforeAll(async () => {
-    sd = await startSampleDrive({ largeFileBytes: 10_000 });
-    dir = mkdtempSync(join(tmpdir(), 'xregion-drive-cli-'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+    env.sd = await startSampleDrive({ largeFileBytes: 10_000 });
+    env.dir = mkdtempSync(join(tmpdir(), 'xregion-drive-cli-'));
+    writeFileSync(join(env.dir, 'config.json'), JSON.stringify(CONFIG));
   });
   afterAll(async () => {
-    await sd.close();
-    rmSync(dir, { recursive: true, force: true });
+    await env.sd.close();
+    rmSync(env.dir, { recursive: true, force: true });
   });
+  return env;
+}
+
+/** Runs `xregion ingest drive --user U` into the env's local folder; its exit code and output. */
+async function ingestDrive(env: { sd: SampleDrive; dir: string }, user: string): Promise<{ code: typeof process.exitCode; stdout: string; stderr: string }> {
+  const program = new Command().exitOverride();
+  registerDriveCommands(program);
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+  const before = process.exitCode;
+  try {
+    await program.parseAsync(['ingest', 'drive', '--config', join(env.dir, 'config.json'), '--user', user, '--drive-url', env.sd.url, '--data-dir', join(env.dir, 'data')], { from: 'user' });
+    return { code: process.exitCode, stdout, stderr };
+  } finally {
+    process.exitCode = before;
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('Command: ingest drive', () => {
+  const env = cliEnv();
+  const localStore = () => new LocalObjectStore({ root: join(env.dir, 'data', 'regions', 'us-west-2') });
 
   it('backs one user up into the local appliance folder and prints the table', async () => {
-    // Prepare
-    const program = new Command().exitOverride();
-    registerDriveCommands(program);
-    const out: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-
     // Act
-    try {
-      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'bob@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
-    } finally {
-      spy.mockRestore();
-    }
+    const r = await ingestDrive(env, 'bob@acme.example');
 
     // Assess
-    const store = new LocalObjectStore({ root: join(dir, 'data', 'regions', 'us-west-2') });
-    expect(await keys(store, 'gdrive-backup/bob@acme.example/Photos/')).toHaveLength(3);
-    expect(out.join('')).toMatch(/bob@acme\.example\s+full\s+ok/);
+    expect(await keys(localStore(), 'gdrive-backup/bob@acme.example/Photos/')).toHaveLength(3);
+    expect(r.stdout).toMatch(/bob@acme\.example\s+full\s+ok/);
   });
 
   it('says another run holds the source and exits 75 (try later), changing nothing', async () => {
     // Prepare: a live lease of another run in the same local folder
-    const store = new LocalObjectStore({ root: join(dir, 'data', 'regions', 'us-west-2') });
+    const store = localStore();
     await store.ensureBucket(BUCKET);
     const holder = { runId: 'run-elsewhere', host: 'ecs-task', pid: 7, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
     await store.put(BUCKET, runLeaseKey('acme'), Buffer.from(JSON.stringify(holder)));
-    const program = new Command().exitOverride();
-    registerDriveCommands(program);
-    const err: string[] = [];
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
     const before = await keys(store, 'gdrive-backup/');
 
     // Act
-    try {
-      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'alice@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
-    } finally {
-      spy.mockRestore();
-    }
-    const code = process.exitCode;
-    process.exitCode = 0;
+    const r = await ingestDrive(env, 'alice@acme.example');
     await store.delete(BUCKET, runLeaseKey('acme'));
 
     // Assess
-    expect(code).toBe(75);
-    expect(err.join('')).toMatch(/xregion ingest drive: drive source acme: run run-elsewhere \(ecs-task, pid 7\) is still running/);
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/xregion ingest drive: drive source acme: run run-elsewhere \(ecs-task, pid 7\) is still running/);
     expect(await keys(store, 'gdrive-backup/')).toEqual(before);
   });
 });
 
 describe('Command: ingest drive (failures)', () => {
-  let sd: SampleDrive;
-  let dir: string;
-  beforeAll(async () => {
-    sd = await startSampleDrive({ largeFileBytes: 10_000 });
-    dir = mkdtempSync(join(tmpdir(), 'xregion-drive-cli-'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
-  });
-  afterAll(async () => {
-    await sd.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const env = cliEnv();
 
   it('exits 1 and says why when a user ends partial', async () => {
     // Prepare: every download of bob's answers 403 (no reason): his files fail, the run is partial
-    sd.server.faults.set([{ kind: 'forbidden', match: 'alt=media' }]);
-    const program = new Command().exitOverride();
-    registerDriveCommands(program);
-    const err: string[] = [];
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-    const before = process.exitCode;
-    let code: typeof process.exitCode;
+    env.sd.server.faults.set([{ kind: 'forbidden', match: 'alt=media' }]);
 
     // Act
+    let r;
     try {
-      await program.parseAsync(['ingest', 'drive', '--config', join(dir, 'config.json'), '--user', 'bob@acme.example', '--drive-url', sd.url, '--data-dir', join(dir, 'data')], { from: 'user' });
+      r = await ingestDrive(env, 'bob@acme.example');
     } finally {
-      code = process.exitCode;
-      process.exitCode = before;
-      out.mockRestore();
-      spy.mockRestore();
-      sd.server.faults.set([]);
+      env.sd.server.faults.set([]);
     }
 
     // Assess
-    expect(code).toBe(1);
-    expect(err.join('')).toMatch(/bob@acme\.example: partial \(\d+ file\(s\) failed/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bob@acme\.example: partial \(\d+ file\(s\) failed/);
   });
 });
 
