@@ -39,6 +39,21 @@ afterAll(() => f?.cleanup());
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/**
+ * Queues moto's answer to the next Athena query in `region`: typed columns, then the rows as
+ * Athena's text. Athena (and moto) repeat the labels as the first row of a SELECT.
+ */
+async function cannedAthenaResult(region: string, columns: [name: string, type: string][], rows: string[][]): Promise<void> {
+  const col = ([Name, Type]: [string, string]) => ({ CatalogName: 'hive', SchemaName: 'db', TableName: 't', Name, Label: Name, Type, Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: false });
+  const row = (values: string[]) => ({ Data: values.map((x) => ({ VarCharValue: x })) });
+  const res = await fetch(`${moto().endpoint}/moto-api/static/athena/query-results`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ region, results: [{ rows: [row(columns.map(([name]) => name)), ...rows.map(row)], column_info: columns.map(col) }] }),
+  });
+  expect(res.status).toBe(201);
+}
+
 describe('Function: runRestore (S3 on moto)', () => {
   it('restores one member with ranged GETs of its frames only', async () => {
     const a = f.manifests.find((m) => m.manifest.created.startsWith('2025-01-20'))!;
@@ -112,17 +127,11 @@ describe('Command: xregion restore --athena (moto)', () => {
     const rows = all.filter((r) => String(r.object_path).endsWith('important-document.pdf'));
     const types: Record<string, string> = { object_size: 'bigint', member_offset: 'bigint', member_size: 'bigint', target_buckets: 'array' };
     const text = (v: unknown): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v ?? ''));
-    const col = (Name: string) => ({ CatalogName: 'hive', SchemaName: 'db', TableName: 't', Name, Label: Name, Type: types[Name] ?? 'varchar', Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: false });
-    const row = (values: string[]) => ({ Data: values.map((x) => ({ VarCharValue: x })) });
-    const res = await fetch(`${moto().endpoint}/moto-api/static/athena/query-results`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        region: BACKUP.region,
-        results: [{ rows: [row([...RESTORE_COLUMNS]), ...rows.map((r) => row(RESTORE_COLUMNS.map((c) => text(r[c]))))], column_info: RESTORE_COLUMNS.map(col) }],
-      }),
-    });
-    expect(res.status).toBe(201);
+    await cannedAthenaResult(
+      BACKUP.region,
+      RESTORE_COLUMNS.map((c) => [c, types[c] ?? 'varchar']),
+      rows.map((r) => RESTORE_COLUMNS.map((c) => text(r[c]))),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'xregion-moto-'));
 
     // Act
@@ -138,16 +147,9 @@ describe('Command: xregion restore --athena (moto)', () => {
 
 describe('Class: AthenaCatalogQuery (moto)', () => {
   it('starts the query with the guide table substituted, polls until done and converts typed columns', async () => {
-    // Prepare: Athena (and moto) repeat the labels as the first row of a SELECT
+    // Prepare
     const server = moto();
-    const col = (Name: string, Type: string) => ({ CatalogName: 'hive', SchemaName: 'db', TableName: 't', Name, Label: Name, Type, Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: false });
-    const row = (...v: string[]) => ({ Data: v.map((x) => ({ VarCharValue: x })) });
-    const res = await fetch(`${server.endpoint}/moto-api/static/athena/query-results`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ region: server.region, results: [{ rows: [row('backup_date', 'file_count'), row('2025-01-23', '2'), row('2025-01-20', '12')], column_info: [col('backup_date', 'varchar'), col('file_count', 'bigint')] }] }),
-    });
-    expect(res.status).toBe(201);
+    await cannedAthenaResult(server.region, [['backup_date', 'varchar'], ['file_count', 'bigint']], [['2025-01-23', '2'], ['2025-01-20', '12']]);
     const q = new AthenaCatalogQuery({ ...server.connection(), workGroup: 'primary', database: 'xrtest_catalog', table: 'src_bucket_data', pollMs: 10 });
     try {
       // Act
@@ -162,14 +164,7 @@ describe('Class: AthenaCatalogQuery (moto)', () => {
   it('returns array<string> columns (Athena text `[a, b]`) as arrays', async () => {
     // Prepare
     const server = moto();
-    const col = (Name: string, Type: string) => ({ CatalogName: 'hive', SchemaName: 'db', TableName: 't', Name, Label: Name, Type, Precision: 0, Scale: 0, Nullable: 'UNKNOWN', CaseSensitive: false });
-    const row = (...v: string[]) => ({ Data: v.map((x) => ({ VarCharValue: x })) });
-    const res = await fetch(`${server.endpoint}/moto-api/static/athena/query-results`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ region: server.region, results: [{ rows: [row('target_buckets'), row('[acme-backup-eu, acme-mirror-ca]'), row('[]')], column_info: [col('target_buckets', 'array')] }] }),
-    });
-    expect(res.status).toBe(201);
+    await cannedAthenaResult(server.region, [['target_buckets', 'array']], [['[acme-backup-eu, acme-mirror-ca]'], ['[]']]);
     const q = new AthenaCatalogQuery({ ...server.connection(), workGroup: 'primary', pollMs: 10 });
     try {
       // Act
