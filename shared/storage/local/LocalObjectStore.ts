@@ -58,6 +58,11 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** The event S3 sends for a put of `size` bytes: above the multipart threshold, CompleteMultipartUpload. */
+function putEvent(size: number, multipartThreshold: number): LocalEventName {
+  return size > multipartThreshold ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put';
+}
+
 function lowerKeys(m: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
@@ -196,13 +201,13 @@ export class LocalObjectStore implements ObjectStore {
       tags: { ...(opts.tags ?? {}) },
       announced: true,
     };
-    const event: LocalEventName = digest.byteCount > (opts.multipartThreshold ?? this.threshold) ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put';
+    const event = putEvent(digest.byteCount, opts.multipartThreshold ?? this.threshold);
     const condition = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined ? { ifNoneMatch: opts.ifNoneMatch, ifMatch: opts.ifMatch } : undefined;
     return this.commit(bucket, key, dataPath, tmp, side, event, condition);
   }
 
   async copy(source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions = {}): Promise<PutResult> {
-    return this.copyFrom(this, source, target, opts, 'ObjectCreated:Copy');
+    return this.copyFrom(this, source, target, opts, () => 'ObjectCreated:Copy');
   }
 
   /**
@@ -212,11 +217,17 @@ export class LocalObjectStore implements ObjectStore {
    * filesystem.
    */
   async replicateFrom(from: LocalObjectStore, source: ObjectRef, target: { bucket: string; key: string }): Promise<PutResult> {
-    const size = (await from.head(source.bucket, source.key, { versionId: source.versionId })).size;
-    return this.copyFrom(from, source, target, {}, size > this.threshold ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put');
+    return this.copyFrom(from, source, target, {}, (size) => putEvent(size, this.threshold));
   }
 
-  private async copyFrom(from: LocalObjectStore, source: ObjectRef, target: { bucket: string; key: string }, opts: CopyOptions, event: LocalEventName): Promise<PutResult> {
+  /** Copies the pinned source version; `eventFor` names the target's event from the copied size. */
+  private async copyFrom(
+    from: LocalObjectStore,
+    source: ObjectRef,
+    target: { bucket: string; key: string },
+    opts: CopyOptions,
+    eventFor: (size: number) => LocalEventName,
+  ): Promise<PutResult> {
     const dataPath = this.layout.dataPath(target.bucket, target.key);
     this.requireBucket(target.bucket);
     const src = await from.open(source.bucket, source.key, { versionId: source.versionId });
@@ -248,7 +259,7 @@ export class LocalObjectStore implements ObjectStore {
       tags: replace ? { ...(opts.tags ?? {}) } : { ...s.tags },
       announced: true,
     };
-    return this.commit(target.bucket, target.key, dataPath, tmp, side, event);
+    return this.commit(target.bucket, target.key, dataPath, tmp, side, eventFor(src.st.size));
   }
 
   async *list(bucket: string, prefix = ''): AsyncIterable<ObjectSummary> {
