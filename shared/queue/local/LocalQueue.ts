@@ -11,7 +11,7 @@
  * whenever the queue is empty.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { StaleReceiptError } from '../errors';
 import type { Queue, QueueMessage, ReceiveOptions } from '../port';
@@ -63,6 +63,8 @@ export class LocalQueue implements Queue {
   private readonly messages = new Map<string, Entry>();
   private readonly byReceipt = new Map<string, string>();
   private waiters: Array<() => void> = [];
+  /** Bytes appended to the journal since it was last removed (it is always removed on load). */
+  private journalBytes = 0;
 
   constructor(cfg: LocalQueueConfig = {}) {
     this.name = cfg.name ?? 'local-queue';
@@ -163,12 +165,18 @@ export class LocalQueue implements Queue {
   /** Appends receive counts; folds the journal into the message files when it grew large. */
   private journal(lines: string): void {
     if (!this.dir) return;
-    const file = path.join(this.dir, JOURNAL);
-    appendFileSync(file, lines);
-    if (statSync(file).size > JOURNAL_MAX_BYTES) {
+    appendFileSync(path.join(this.dir, JOURNAL), lines);
+    this.journalBytes += Buffer.byteLength(lines);
+    if (this.journalBytes > JOURNAL_MAX_BYTES) {
       for (const m of this.messages.values()) if (m.receiveCount > 0) this.persist(m);
-      rmSync(file, { force: true });
+      this.dropJournal();
     }
+  }
+
+  /** Removes the journal (every count in it is in the message files, or its messages are gone). */
+  private dropJournal(): void {
+    rmSync(path.join(this.dir as string, JOURNAL), { force: true });
+    this.journalBytes = 0;
   }
 
   /** The message this receipt handle currently owns, if any. */
@@ -191,7 +199,7 @@ export class LocalQueue implements Queue {
     if (this.dir) {
       rmSync(this.file(m.id), { force: true });
       // Nothing left to count: the journal goes too (it only ever describes live messages).
-      if (this.messages.size === 0) rmSync(path.join(this.dir, JOURNAL), { force: true });
+      if (this.messages.size === 0) this.dropJournal();
     }
   }
 
@@ -238,6 +246,6 @@ export class LocalQueue implements Queue {
       }
     }
     for (const m of changed) this.persist(m);
-    rmSync(journal, { force: true });
+    this.dropJournal();
   }
 }
