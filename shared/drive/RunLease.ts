@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
+import { readJsonObject } from './readJsonObject';
 
 /** Where a source's lease lives (under `_xregion/`, which the compressor never archives). */
 export function runLeaseKey(sourceName: string): string {
@@ -75,18 +76,16 @@ export class RunLease {
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
-      let held: { doc: LeaseDoc; etag: string };
+      let held: { value: unknown; etag: string } | undefined;
       try {
-        const { info, body: stream } = await store.get(bucket, key);
-        const chunks: Buffer[] = [];
-        for await (const c of stream) chunks.push(c as Buffer);
-        held = { doc: JSON.parse(Buffer.concat(chunks).toString('utf8')) as LeaseDoc, etag: info.etag };
+        held = await readJsonObject(store, bucket, key);
       } catch (err) {
-        if (err instanceof NoSuchObjectError) continue; // released meanwhile: try again
         if (err instanceof SyntaxError) throw new Error(`drive source ${source}: unreadable lease s3://${bucket}/${key} (remove it if no run is active)`, { cause: err });
         throw err;
       }
-      if (Date.parse(held.doc.expiresAt) > now()) throw new DriveRunLockedError(source, held.doc);
+      if (!held) continue; // released meanwhile: try again
+      const holder = held.value as LeaseDoc;
+      if (Date.parse(holder.expiresAt) > now()) throw new DriveRunLockedError(source, holder);
       try {
         // Expired: its run died. Take it over, unless someone else just did.
         const r = await store.put(bucket, key, body(mine), { contentType: 'application/json', ifMatch: held.etag });

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { NoSuchObjectError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
 import { DriveStateError } from './errors';
+import { readJsonObject } from './readJsonObject';
 
 export interface IndexEntry {
   /** Object key ('' when nothing was stored). */
@@ -79,7 +80,7 @@ export class UserState {
 
   /** Reads state.json, the compacted index and every journal segment. */
   static async load(store: ObjectStore, bucket: string, base: string, subject: string, runId: string, flushEvery = 50): Promise<UserState> {
-    const doc = ((await readJson(store, bucket, `${base}state.json`)) as StateDoc | undefined) ?? { version: 1, subject };
+    const doc = ((await readJsonObject(store, bucket, `${base}state.json`))?.value as StateDoc | undefined) ?? { version: 1, subject };
     const s = new UserState(store, bucket, base, doc, runId, flushEvery);
     s.crashed = !!doc.inProgress;
     await s.readLines(`${base}index.jsonl`);
@@ -196,14 +197,4 @@ export class UserState {
   }
 }
 
-async function readJson(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
-  try {
-    const { body } = await store.get(bucket, key);
-    const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (err) {
-    if (err instanceof NoSuchObjectError) return undefined;
-    throw err;
-  }
-}
+
