@@ -243,8 +243,6 @@ export class ArchiveWriter {
         this.output.end((err?: Error | null) => (err ? reject(err) : resolve()));
       });
       if (this.outputError) throw this.outputError;
-      if (this.frame) this.compressor.returnFrame(this.frame);
-      this.frame = undefined;
       releaseFrameCompressor(this.compressor);
       this.state = 'finished';
       return manifest;
