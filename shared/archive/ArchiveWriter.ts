@@ -108,6 +108,8 @@ export class ArchiveWriter {
   private readonly maxFrame: number;
   private readonly maxInFlight: number;
   private readonly compressor: FrameCompressor;
+  /** Whether members that fit in a frame are hashed where the frame is compressed (see constructor). */
+  private readonly hashOnCompressor: boolean;
   private readonly created: Date;
   private readonly objects: ManifestObject[] = [];
   private readonly skipped: { key: string; reason: string }[] = [];
@@ -134,6 +136,11 @@ export class ArchiveWriter {
     // One frame per worker compressing plus one finished frame waiting to be written.
     this.maxInFlight = Math.max(1, threads) + 1;
     this.compressor = acquireFrameCompressor(this.level, threads, this.maxFrame);
+    // With two or more workers the main thread (reads, tar headers) is the busiest thread, so the
+    // workers hash. With one, that worker is the critical path (compression alone keeps it busy)
+    // and the main thread has time to spare: measured on the bench corpus, hashing on the main
+    // thread cut a 1-thread `archive create` from 1.05-1.12 s to 0.99-1.05 s.
+    this.hashOnCompressor = threads !== 1;
     this.created = opts.created ?? new Date();
     output.on('error', (err: Error) => {
       this.outputError ??= err;
@@ -142,7 +149,8 @@ export class ArchiveWriter {
 
   /**
    * Appends one member, hashing its body as it streams; resolves with its manifest entry. A member
-   * that fits in the current frame is hashed by the compression worker instead, so its entry's
+   * that fits in the current frame is hashed by a compression worker instead (when there are two
+   * or more), so its entry's
    * sha256 is set once that frame is compressed (at the latest when finish() resolves).
    */
   async addMember(meta: MemberInput, body: MemberBody): Promise<ManifestObject> {
@@ -158,7 +166,7 @@ export class ArchiveWriter {
       const header = buildFileHeader(name, meta.size, mtime);
       // The body can never outgrow meta.size (checked before each append), so a member that fits
       // now stays in this frame.
-      const inFrame = meta.size > 0 && this.frameLen + header.length + meta.size <= this.maxFrame;
+      const hashedByCompressor = this.hashOnCompressor && meta.size > 0 && this.frameLen + header.length + meta.size <= this.maxFrame;
       await this.append(header);
       const offset = this.position;
       const entry: ManifestObject = {
@@ -176,8 +184,8 @@ export class ArchiveWriter {
         offset,
         header_offset: headerOffset,
       };
-      const hash = inFrame ? undefined : createHash('sha256');
-      if (inFrame) {
+      const hash = hashedByCompressor ? undefined : createHash('sha256');
+      if (hashedByCompressor) {
         this.frameHashRanges.push(this.frameLen, meta.size);
         this.frameHashed.push(entry);
       }
