@@ -150,8 +150,8 @@ export class ArchiveWriter {
   /**
    * Appends one member, hashing its body as it streams; resolves with its manifest entry. A member
    * that fits in the current frame is hashed by a compression worker instead (when there are two
-   * or more), so its entry's
-   * sha256 is set once that frame is compressed (at the latest when finish() resolves).
+   * or more), so its entry's sha256 is set once that frame is compressed (at the latest when
+   * finish() resolves).
    */
   async addMember(meta: MemberInput, body: MemberBody): Promise<ManifestObject> {
     this.enter();
