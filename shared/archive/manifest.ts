@@ -1,34 +1,9 @@
 /** The `manifest.json` contract (DESIGN.md "The archive") and its validation on read. */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ArchiveCorruptError } from './errors';
+import type { manifestObjectSchema, manifestSchema } from './manifestSchema';
 
 export const ARCHIVE_FORMAT = 'xregion-archive/1';
-
-const manifestObjectSchema = z.object({
-  key: z.string(),
-  relative_key: z.string(),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  etag: z.string().optional(),
-  version_id: z.string().optional(),
-  last_modified: z.string().optional(),
-  content_type: z.string().optional(),
-  storage_class: z.string().optional(),
-  metadata: z.record(z.string(), z.string()),
-  tags: z.record(z.string(), z.string()),
-  offset: z.number().int().nonnegative(),
-  header_offset: z.number().int().nonnegative(),
-});
-
-const manifestSchema = z.object({
-  format: z.literal(ARCHIVE_FORMAT),
-  archive: z.string(),
-  created: z.string(),
-  source: z.object({ region: z.string(), bucket: z.string(), prefix: z.string() }),
-  compression: z.object({ codec: z.literal('zstd'), level: z.number().int(), frame_target_bytes: z.number().int().positive() }),
-  objects: z.array(manifestObjectSchema),
-  skipped: z.array(z.object({ key: z.string(), reason: z.string() })),
-});
 
 /** One archived object: its S3 identity, sha256 and uncompressed byte range in the tar stream. */
 export type ManifestObject = z.infer<typeof manifestObjectSchema>;
@@ -45,6 +20,9 @@ export function parseManifest(json: string, archive?: string): Manifest {
   } catch (err) {
     throw new ArchiveCorruptError({ archive, member: 'manifest.json', check: 'manifest' }, 'manifest is not valid JSON', { cause: err });
   }
+  // Loaded on first read: zod costs ~50 ms to load, which every `xregion archive create` (a writer
+  // only) would otherwise pay at startup.
+  const { manifestSchema } = require('./manifestSchema') as typeof import('./manifestSchema');
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
