@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../..');
-const HEAVY = /[\\/]node_modules[\\/](@aws-sdk|googleapis|@duckdb)[\\/]/;
+const HEAVY = /[\\/]node_modules[\\/](@aws-sdk|googleapis|@duckdb|zod|cli-progress)[\\/]/;
 
 /** Runs the CLI through tsx with a preload that prints, at exit, which heavy packages were loaded. */
 function run(args: string[]): { status: number | null; stdout: string; heavy: string[] } {
@@ -31,7 +31,7 @@ describe('CLI: xregion (command loading)', () => {
     for (const c of ['archive', 'config', 'ingest', 'sample-drive', 'start', 'catalog', 'restore', 'verify']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
   }, 60_000);
 
-  test('a command loads only its own module: `archive` pulls in no AWS SDK, googleapis or DuckDB', () => {
+  test('a command loads only its own module: `archive` pulls in no AWS SDK, googleapis, DuckDB, zod or cli-progress', () => {
     const archive = run(['archive', '--help']);
     expect(archive.status).toBe(0);
     expect(archive.stdout).toContain('create');
