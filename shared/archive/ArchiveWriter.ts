@@ -139,8 +139,9 @@ export class ArchiveWriter {
     this.compressor = acquireFrameCompressor(this.level, threads, this.maxFrame);
     // With two or more workers the main thread (reads, tar headers) is the busiest thread, so the
     // workers hash. With one, that worker is the critical path (compression alone keeps it busy)
-    // and the main thread has time to spare: measured on the bench corpus, hashing on the main
-    // thread cut a 1-thread `archive create` from 1.05-1.12 s to 0.99-1.05 s.
+    // and the main thread has time to spare, so it hashes. Measured on the bench corpus, 1 thread,
+    // whole `archive create` runs interleaved: fastest 0.94-0.98 s vs 0.97-1.06 s hashing on the
+    // worker, medians within this machine's noise.
     this.hashOnCompressor = threads !== 1;
     this.created = opts.created ?? new Date();
     output.on('error', (err: Error) => {
