@@ -4,7 +4,7 @@ import { closeSync, openSync, read, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
-import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type CompressedFrame, type FrameCompressor } from './FrameCompressor';
+import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type FrameCompressor } from './FrameCompressor';
 import { ARCHIVE_FORMAT, type ArchiveSource, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import { encodeSeekTable } from './seekTable';
@@ -95,10 +95,12 @@ export function prewarmArchiveWriter(opts: CompressionOptions): void {
 }
 
 interface PendingFrame {
-  compressed: Promise<CompressedFrame>;
   size: number;
   /** Entries whose sha256 the compressor computes from this frame, in hashRanges order. */
   hashed: ManifestObject[];
+  /** Set once the frame is compressed (its input buffer is then already handed back). */
+  compressed?: Buffer;
+  failure?: Error;
 }
 
 /** Writes one archive to `output`. Members are added one at a time (await each addMember). */
@@ -107,7 +109,13 @@ export class ArchiveWriter {
   private readonly level: number;
   private readonly frameTarget: number;
   private readonly maxFrame: number;
+  /** Most frames compressing at once. */
   private readonly maxInFlight: number;
+  /** Most frames compressing or compressed and waiting for their turn to be written. */
+  private readonly maxPending: number;
+  private compressing = 0;
+  /** Wakes drain() when a frame finishes compressing. */
+  private wake: (() => void) | undefined;
   private readonly compressor: FrameCompressor;
   /** Whether members that fit in a frame are hashed where the frame is compressed (see constructor). */
   private readonly hashOnCompressor: boolean;
@@ -134,8 +142,11 @@ export class ArchiveWriter {
     this.level = opts.level ?? 3;
     const threads = opts.threads ?? DEFAULT_THREADS;
     ({ frameTarget: this.frameTarget, maxFrame: this.maxFrame } = frameSizes(opts));
-    // One frame per worker compressing plus one finished frame waiting to be written.
+    // One frame per worker compressing plus one queued. Frames finish out of order but are written
+    // in order; the writer waits for any frame to finish, not for the oldest, so a worker that
+    // finished early gets its next frame at once. One more finished frame may wait to be written.
     this.maxInFlight = Math.max(1, threads) + 1;
+    this.maxPending = this.maxInFlight + 1;
     this.compressor = acquireFrameCompressor(this.level, threads, this.maxFrame);
     // With two or more workers the main thread (reads, tar headers) is the busiest thread, so the
     // workers hash. With one, that worker is the critical path (compression alone keeps it busy)
@@ -239,7 +250,7 @@ export class ArchiveWriter {
       // Every member's sha256 is known once its frame is compressed.
       // The manifest starts a fresh frame so readers find it from the tail without decompressing the rest.
       await this.closeFrame();
-      while (this.pending.length > 0) await this.writeOldest();
+      await this.drain(true);
       const manifest: Manifest = {
         format: ARCHIVE_FORMAT,
         archive: this.opts.archiveName,
@@ -254,7 +265,7 @@ export class ArchiveWriter {
       await this.append(json);
       await this.appendZeros(padding(json.length) + 2 * BLOCK);
       await this.closeFrame();
-      while (this.pending.length > 0) await this.writeOldest();
+      await this.drain(true);
       await this.write(encodeSeekTable(this.seekEntries));
       await new Promise<void>((resolve, reject) => {
         this.output.end((err?: Error | null) => (err ? reject(err) : resolve()));
@@ -340,20 +351,52 @@ export class ArchiveWriter {
 
   private async closeFrame(): Promise<void> {
     if (this.frameLen === 0 || !this.frame) return;
-    this.pending.push({ compressed: this.compressor.compress(this.frame, this.frameLen, this.frameHashRanges), size: this.frameLen, hashed: this.frameHashed });
+    const pending: PendingFrame = { size: this.frameLen, hashed: this.frameHashed };
+    this.pending.push(pending);
+    this.compressing++;
+    this.compressor
+      .compress(this.frame, this.frameLen, this.frameHashRanges)
+      .then(
+        ({ compressed, input, digests }) => {
+          this.compressor.returnFrame(input);
+          pending.hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
+          pending.compressed = compressed;
+        },
+        (err: unknown) => {
+          pending.failure = err instanceof Error ? err : new Error(String(err));
+        },
+      )
+      .finally(() => {
+        this.compressing--;
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+      });
     this.frame = undefined;
     this.frameLen = 0;
     this.frameHashRanges = [];
     this.frameHashed = [];
-    while (this.pending.length >= this.maxInFlight) await this.writeOldest();
+    await this.drain(false);
   }
 
-  private async writeOldest(): Promise<void> {
-    const frame = this.pending.shift();
-    if (!frame) return;
-    const { compressed, input, digests } = await frame.compressed;
-    this.compressor.returnFrame(input);
-    frame.hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
+  /**
+   * Writes the compressed frames at the head of the queue, in order, then waits while the
+   * pipeline is full (or, with `all`, until every frame is written).
+   */
+  private async drain(all: boolean): Promise<void> {
+    for (;;) {
+      while (this.pending[0]?.compressed || this.pending[0]?.failure) await this.writeHead();
+      const full = all ? this.pending.length > 0 : this.compressing >= this.maxInFlight || this.pending.length >= this.maxPending;
+      if (!full) return;
+      // Set synchronously after the check: a completion can only run after this await.
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private async writeHead(): Promise<void> {
+    const frame = this.pending.shift()!;
+    if (frame.failure) throw frame.failure;
+    const compressed = frame.compressed!;
     // With the checksum flag on, a zstd frame ends with the low 32 bits of XXH64 of its content,
     // which is exactly the seekable format's per-frame checksum.
     this.seekEntries.push({
