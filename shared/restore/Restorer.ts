@@ -1,11 +1,14 @@
 /**
- * Executes restore requests. Algorithm: (1) open every archive's index (tail reads only) and
- * head every plain object, to know the files and bytes to come; (2) restore groups in parallel
- * (p-limit), each archive's members one after another in offset order through a
- * ForwardRangeReader, so only the frames covering the wanted members are fetched and no byte is
- * fetched twice. Each file is first compared with what the target holds: identical files are
- * skipped, different ones are conflicts unless `overwrite`. One bad member or object fails
- * alone; the summary lists every outcome.
+ * Executes restore requests. Algorithm: (1) scan: open every archive's index (tail reads only)
+ * and head every plain object, to know the files and bytes to come and which target paths are
+ * claimed twice; (2) restore groups in parallel (p-limit), each archive's members one after
+ * another in offset order through a ForwardRangeReader, so only the frames covering the wanted
+ * members are fetched and no byte is fetched twice. Indexes found in (1) are kept for (2) up to a
+ * budget of manifest entries; past it an archive's index is released after the scan and read
+ * again at its turn, so memory is bounded by the budget and the archives in flight, not by the
+ * number of archives selected. Each file is first compared with what the target holds: identical
+ * files are skipped, different ones are conflicts unless `overwrite`. One bad member or object
+ * fails alone; the summary lists every outcome.
  */
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +28,11 @@ export interface RestorerOptions {
   overwrite?: boolean;
   /** Archives/objects restored at once (default 4). */
   concurrency?: number;
+  /**
+   * Manifest entries kept in memory from the scan to the restore (default 100,000, roughly
+   * 100-200 MB). Archives past it have their index read twice (a small tail read each).
+   */
+  retainEntries?: number;
   onProgress?: (p: RestoreProgress) => void;
 }
 
@@ -69,6 +77,8 @@ interface Job {
 
 interface Group {
   jobs: Job[];
+  /** Manifest entries this group holds in memory (all of its archive's when it read the manifest). */
+  entries: number;
   /** Set when most of the archive is wanted: one streaming GET instead of ranged reads. */
   stream?: (each: (job: Job, body?: Readable) => Promise<RestoreOutcome>) => Promise<RestoreOutcome[]>;
   failed: RestoreOutcome[];
@@ -107,58 +117,71 @@ function coveredBytes(table: SeekTable, members: readonly ManifestObject[]): num
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/**
- * Target paths claimed by more than one selected object, with the sources claiming each. Restored
- * in parallel, one would silently overwrite the other: they all fail instead (reported).
- */
-function claimedTwice(groups: readonly Group[]): Map<string, string[]> {
-  const by = new Map<string, string[]>();
-  for (const g of groups) {
-    for (const j of g.jobs) {
-      const list = by.get(j.file.path);
-      if (list) list.push(j.source);
-      else by.set(j.file.path, [j.source]);
-    }
-  }
-  for (const [path, sources] of by) if (sources.length < 2) by.delete(path);
-  return by;
-}
+/** Manifest entries kept from the scan to the restore by default (see RestorerOptions.retainEntries). */
+const DEFAULT_RETAIN_ENTRIES = 100_000;
 
 /** Restores everything requested into `opts.target`. Never throws for one file's failure. */
 export async function runRestore(requests: readonly RestoreRequest[], opts: RestorerOptions): Promise<RestoreSummary> {
   const limit = pLimit(opts.concurrency ?? 4);
-  const groups = await Promise.all(requests.map((r) => limit(() => (r.kind === 'archive' ? openArchive(r, opts) : openObject(r, opts)))));
+  const budget = opts.retainEntries ?? DEFAULT_RETAIN_ENTRIES;
+  const open = (r: RestoreRequest): Promise<Group> => (r.kind === 'archive' ? openArchive(r, opts) : openObject(r, opts));
   const progress: RestoreProgress = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 };
-  for (const g of groups) {
-    progress.filesTotal += g.jobs.length;
-    for (const j of g.jobs) progress.bytesTotal += j.file.size;
-  }
-  opts.onProgress?.({ ...progress });
-  const outcomes: RestoreOutcome[] = groups.flatMap((g) => g.failed);
-  const clashes = claimedTwice(groups);
+  // Scan. Target paths claimed by more than one selected object: restored in parallel, one would
+  // silently overwrite the other, so they all fail instead (each reported with its source).
+  const claims = new Map<string, number>();
+  const kept: (Group | undefined)[] = new Array<Group | undefined>(requests.length);
+  let held = 0;
+  let bytesRead = 0;
+  let archiveBytes = 0;
   await Promise.all(
-    groups.map((g) =>
+    requests.map((r, i) =>
       limit(async () => {
-        const each = async (job: Job, body?: Readable): Promise<RestoreOutcome> => {
-          const others = clashes.get(job.file.path);
-          const outcome: RestoreOutcome = others
-            ? { path: job.file.path, source: job.source, status: 'failed', size: job.file.size, error: `${others.length} selected objects map to this target path (${others.join(', ')}); none of them was restored` }
-            : await restoreOne(
-                job,
-                opts,
-                (n) => {
-                  progress.bytesDone += n;
-                  opts.onProgress?.({ ...progress });
-                },
-                body,
-              );
-          if (outcome.status !== 'restored') progress.bytesDone += job.file.size;
-          progress.filesDone++;
-          opts.onProgress?.({ ...progress });
-          return outcome;
-        };
+        const g = await open(r);
+        for (const j of g.jobs) {
+          claims.set(j.file.path, (claims.get(j.file.path) ?? 0) + 1);
+          progress.bytesTotal += j.file.size;
+        }
+        progress.filesTotal += g.jobs.length;
+        archiveBytes += g.archiveBytes;
+        if (held + g.entries <= budget) {
+          held += g.entries;
+          kept[i] = g;
+        } else {
+          bytesRead += g.fetched(); // released: opened again at its turn
+        }
+      }),
+    ),
+  );
+  opts.onProgress?.({ ...progress });
+  const outcomes: RestoreOutcome[] = [];
+  const each = async (job: Job, body?: Readable): Promise<RestoreOutcome> => {
+    const claimed = claims.get(job.file.path) ?? 1;
+    const outcome: RestoreOutcome =
+      claimed > 1
+        ? { path: job.file.path, source: job.source, status: 'failed', size: job.file.size, error: `${claimed} selected objects map to this target path (each is reported); none of them was restored` }
+        : await restoreOne(
+            job,
+            opts,
+            (n) => {
+              progress.bytesDone += n;
+              opts.onProgress?.({ ...progress });
+            },
+            body,
+          );
+    if (outcome.status !== 'restored') progress.bytesDone += job.file.size;
+    progress.filesDone++;
+    opts.onProgress?.({ ...progress });
+    return outcome;
+  };
+  await Promise.all(
+    requests.map((r, i) =>
+      limit(async () => {
+        const g = kept[i] ?? (await open(r));
+        kept[i] = undefined; // released as soon as this group is done
+        outcomes.push(...g.failed);
         if (g.stream) outcomes.push(...(await g.stream(each)));
         else for (const job of g.jobs) outcomes.push(await each(job));
+        bytesRead += g.fetched();
       }),
     ),
   );
@@ -170,8 +193,8 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
     conflicts: count('conflict'),
     failed: count('failed'),
     bytesWritten: outcomes.filter((o) => o.status === 'restored').reduce((n, o) => n + o.size, 0),
-    bytesRead: groups.reduce((n, g) => n + g.fetched(), 0),
-    archiveBytes: groups.reduce((n, g) => n + g.archiveBytes, 0),
+    bytesRead,
+    archiveBytes,
     archives: requests.filter((r) => r.kind === 'archive').length,
   };
 }
@@ -206,7 +229,7 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
   const source = `s3://${r.bucket}/${r.key}`;
   const forward = new ForwardRangeReader(new S3RangeReader(opts.storeFor(r), r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {}));
   const reader = new ArchiveReader(forward, r.key.slice(r.key.lastIndexOf('/') + 1));
-  const group: Group = { jobs: [], failed: [], fetched: () => forward.bytesFetched, archiveBytes: 0 };
+  const group: Group = { jobs: [], entries: 0, failed: [], fetched: () => forward.bytesFetched, archiveBytes: 0 };
   if (!opts.target.needsMetadata && r.members && r.members.length > 0 && r.members.every((m) => m.known)) {
     const fast = await openKnown(r, r.members, forward, reader, group, source);
     if (fast) return fast;
@@ -220,6 +243,7 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
     for (const m of r.members ?? [{ path: r.key }]) group.failed.push({ path: m.path, source, status: 'failed', size: 0, error: message(err) });
     return group;
   }
+  group.entries = manifest.objects.length;
   const byKey = new Map(manifest.objects.map((o) => [o.key, o]));
   const byRelative = new Map(manifest.objects.map((o) => [o.relative_key, o]));
   const wanted: MemberRequest[] = r.members ?? manifest.objects.map((o) => ({ objectPath: o.key, path: o.relative_key }));
@@ -300,6 +324,7 @@ async function openKnown(r: ArchiveRequest, members: MemberRequest[], forward: F
   items.sort((a, b) => a.k.offset - b.k.offset);
   const spans = items.map((i) => ({ header_offset: i.k.offset, offset: i.k.offset, size: i.k.size }) as ManifestObject);
   if (items.length > 1 && coveredBytes(table, spans) > STREAM_THRESHOLD * table.compressedSize) return undefined;
+  group.entries = items.length;
   group.jobs = items.map(({ m, k }) => ({
     file: { path: m.path, size: k.size, sha256: k.sha256, metadata: {}, ...(k.contentType && { contentType: k.contentType }), ...(k.lastModified && { lastModified: k.lastModified }) },
     source: `${source}#${m.objectPath ?? m.relativeKey}`,
@@ -312,7 +337,7 @@ async function openObject(r: ObjectRequest, opts: RestorerOptions): Promise<Grou
   const store = opts.storeFor(r);
   const source = `s3://${r.bucket}/${r.key}`;
   let fetched = 0;
-  const group: Group = { jobs: [], failed: [], fetched: () => fetched, archiveBytes: 0 };
+  const group: Group = { jobs: [], entries: 1, failed: [], fetched: () => fetched, archiveBytes: 0 };
   try {
     validateMemberName(r.path);
     const info = await store.head(r.bucket, r.key, { withTags: true });

@@ -169,6 +169,27 @@ describe('Function: runRestore', () => {
     expect(existsSync(join(dir, 'wrong.txt'))).toBe(false);
   });
 
+  it('past its memory budget, an archive index is released after the scan and read again: same files, same clash checks', async () => {
+    // Prepare: every archive whole. Runs back up the same keys again, so paths clash across archives.
+    const requests = f.manifests.map((a) => ({ kind: 'archive' as const, bucket: BACKUP.bucket, key: a.key }));
+    const storeFor = () => f.backupStore;
+    const keptDir = out();
+    const releasedDir = out();
+    // Act
+    const kept = await runRestore(requests, { storeFor, target: new DirectoryTarget(keptDir) });
+    const released = await runRestore(requests, { storeFor, target: new DirectoryTarget(releasedDir), retainEntries: 0 });
+    // Assess
+    const view = (s: typeof kept) => s.outcomes.map((o) => `${o.status} ${o.path} ${o.source} ${o.error ?? ''}`);
+    expect(view(released)).toEqual(view(kept));
+    expect(kept.failed).toBeGreaterThan(0); // the clashes
+    expect(kept.restored).toBeGreaterThan(0);
+    expect(filesUnder(releasedDir)).toEqual(filesUnder(keptDir));
+    for (const file of filesUnder(keptDir)) expect(sha(join(releasedDir, file))).toBe(sha(join(keptDir, file)));
+    // Each released archive's index was read once more.
+    expect(released.bytesRead).toBeGreaterThan(kept.bytesRead);
+    expect(released.archiveBytes).toBe(kept.archiveBytes);
+  });
+
   it('two selected objects mapping to one target path both fail (reported), neither is written', async () => {
     // Prepare: two different objects, one target path
     const dir = out();
