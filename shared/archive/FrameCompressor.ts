@@ -83,6 +83,7 @@ export class FrameCompressor {
   private nextId = 0;
   private inline: { cctx: CCtx; dst: Buffer } | undefined;
   private failed: Error | undefined;
+  private closing = false;
 
   constructor(
     readonly level: number,
@@ -112,6 +113,10 @@ export class FrameCompressor {
         else job.resolve({ compressed: Buffer.from(msg.data), input: job.input, digests: msg.digests ?? [] });
       });
       worker.on('error', (err) => this.fail(err));
+      // A worker that ends while frames are in flight would leave them pending forever.
+      worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`zstd compression worker exited unexpectedly (code ${code})`));
+      });
       // Unref only after the listeners: attaching 'message' refs the worker's port again, and an
       // idle pooled compressor must never keep the process alive.
       worker.unref();
@@ -189,6 +194,7 @@ export class FrameCompressor {
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
     this.spareFrames.length = 0;
