@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
 import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type FrameCompressor } from './FrameCompressor';
+import { FrameQueue } from './FrameQueue';
 import { ARCHIVE_FORMAT, type ArchiveSource, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import { encodeSeekTable } from './seekTable';
@@ -94,36 +95,19 @@ export function prewarmArchiveWriter(opts: CompressionOptions): void {
   prewarmFrameCompressor(opts.level ?? 3, opts.threads ?? DEFAULT_THREADS, frameSizes(opts).maxFrame);
 }
 
-interface PendingFrame {
-  size: number;
-  /** Entries whose sha256 the compressor computes from this frame, in hashRanges order. */
-  hashed: ManifestObject[];
-  /** Set once the frame is compressed (its input buffer is then already handed back). */
-  compressed?: Buffer;
-  failure?: Error;
-}
-
 /** Writes one archive to `output`. Members are added one at a time (await each addMember). */
 export class ArchiveWriter {
   readonly stats: ArchiveWriterStats = { bytesIn: 0, bytesOut: 0, frames: 0, members: 0 };
   private readonly level: number;
   private readonly frameTarget: number;
   private readonly maxFrame: number;
-  /** Most frames compressing at once. */
-  private readonly maxInFlight: number;
-  /** Most frames compressing or compressed and waiting for their turn to be written. */
-  private readonly maxPending: number;
-  private compressing = 0;
-  /** Wakes drain() when a frame finishes compressing. */
-  private wake: (() => void) | undefined;
   private readonly compressor: FrameCompressor;
   /** Whether members that fit in a frame are hashed where the frame is compressed (see constructor). */
   private readonly hashOnCompressor: boolean;
   private readonly created: Date;
   private readonly objects: ManifestObject[] = [];
   private readonly skipped: { key: string; reason: string }[] = [];
-  private readonly seekEntries: { compressedSize: number; decompressedSize: number; checksum: number }[] = [];
-  private readonly pending: PendingFrame[] = [];
+  private readonly frames: FrameQueue;
   /** The frame being filled; buffers come from the compressor and go back to it. */
   private frame: Buffer | undefined;
   private frameLen = 0;
@@ -142,12 +126,12 @@ export class ArchiveWriter {
     this.level = opts.level ?? 3;
     const threads = opts.threads ?? DEFAULT_THREADS;
     ({ frameTarget: this.frameTarget, maxFrame: this.maxFrame } = frameSizes(opts));
-    // One frame per worker compressing plus one queued. Frames finish out of order but are written
-    // in order; the writer waits for any frame to finish, not for the oldest, so a worker that
-    // finished early gets its next frame at once. One more finished frame may wait to be written.
-    this.maxInFlight = Math.max(1, threads) + 1;
-    this.maxPending = this.maxInFlight + 1;
     this.compressor = acquireFrameCompressor(this.level, threads, this.maxFrame);
+    // One frame per worker compressing plus one queued (see FrameQueue).
+    this.frames = new FrameQueue(this.compressor, Math.max(1, threads) + 1, (compressed) => {
+      this.stats.frames++;
+      return this.write(compressed);
+    });
     // With two or more workers the main thread (reads, tar headers) is the busiest thread, so the
     // workers hash. With one, that worker is the critical path (compression alone keeps it busy)
     // and the main thread has time to spare, so it hashes. Measured on the bench corpus, 1 thread,
@@ -250,7 +234,7 @@ export class ArchiveWriter {
       // Every member's sha256 is known once its frame is compressed.
       // The manifest starts a fresh frame so readers find it from the tail without decompressing the rest.
       await this.closeFrame();
-      await this.drain(true);
+      await this.frames.drain(true);
       const manifest: Manifest = {
         format: ARCHIVE_FORMAT,
         archive: this.opts.archiveName,
@@ -265,8 +249,8 @@ export class ArchiveWriter {
       await this.append(json);
       await this.appendZeros(padding(json.length) + 2 * BLOCK);
       await this.closeFrame();
-      await this.drain(true);
-      await this.write(encodeSeekTable(this.seekEntries));
+      await this.frames.drain(true);
+      await this.write(encodeSeekTable(this.frames.seekEntries));
       await new Promise<void>((resolve, reject) => {
         this.output.end((err?: Error | null) => (err ? reject(err) : resolve()));
       });
@@ -286,7 +270,7 @@ export class ArchiveWriter {
     this.state = 'failed';
     this.failure = reason;
     this.frame = undefined;
-    this.pending.length = 0;
+    this.frames.clear();
     this.frameHashRanges = [];
     this.frameHashed = [];
     await this.compressor.close();
@@ -351,61 +335,12 @@ export class ArchiveWriter {
 
   private async closeFrame(): Promise<void> {
     if (this.frameLen === 0 || !this.frame) return;
-    const pending: PendingFrame = { size: this.frameLen, hashed: this.frameHashed };
-    this.pending.push(pending);
-    this.compressing++;
-    this.compressor
-      .compress(this.frame, this.frameLen, this.frameHashRanges)
-      .then(
-        ({ compressed, input, digests }) => {
-          this.compressor.returnFrame(input);
-          pending.hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
-          pending.compressed = compressed;
-        },
-        (err: unknown) => {
-          pending.failure = err instanceof Error ? err : new Error(String(err));
-        },
-      )
-      .finally(() => {
-        this.compressing--;
-        const wake = this.wake;
-        this.wake = undefined;
-        wake?.();
-      });
+    const [frame, length, hashRanges, hashed] = [this.frame, this.frameLen, this.frameHashRanges, this.frameHashed];
     this.frame = undefined;
     this.frameLen = 0;
     this.frameHashRanges = [];
     this.frameHashed = [];
-    await this.drain(false);
-  }
-
-  /**
-   * Writes the compressed frames at the head of the queue, in order, then waits while the
-   * pipeline is full (or, with `all`, until every frame is written).
-   */
-  private async drain(all: boolean): Promise<void> {
-    for (;;) {
-      while (this.pending[0]?.compressed || this.pending[0]?.failure) await this.writeHead();
-      const full = all ? this.pending.length > 0 : this.compressing >= this.maxInFlight || this.pending.length >= this.maxPending;
-      if (!full) return;
-      // Set synchronously after the check: a completion can only run after this await.
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  private async writeHead(): Promise<void> {
-    const frame = this.pending.shift()!;
-    if (frame.failure) throw frame.failure;
-    const compressed = frame.compressed!;
-    // With the checksum flag on, a zstd frame ends with the low 32 bits of XXH64 of its content,
-    // which is exactly the seekable format's per-frame checksum.
-    this.seekEntries.push({
-      compressedSize: compressed.length,
-      decompressedSize: frame.size,
-      checksum: compressed.readUInt32LE(compressed.length - 4),
-    });
-    this.stats.frames++;
-    await this.write(compressed);
+    await this.frames.push(frame, length, hashRanges, hashed);
   }
 
   private async write(buf: Buffer): Promise<void> {
