@@ -15,6 +15,9 @@ import { DirectoryTarget, runRestore } from '../shared/restore';
 import { LocalObjectStore } from '../shared/storage';
 import { generateCorpus } from './corpus';
 
+// As the CLI does (services/cli/main.ts): restores keep many small file operations in flight.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const ROOT = join(__dirname, '.corpus');
 const SCALE = Number(process.env.BENCH_SCALE ?? 5);
 const BUCKET = 'bench-backup';

@@ -18,6 +18,7 @@ import { S3RangeReader, SHA256_METADATA_KEY, type ObjectStore } from '../storage
 import { ForwardRangeReader } from './ForwardRangeReader';
 import type { ArchiveRequest, KnownMemberInfo, MemberRequest, ObjectRequest, RestoreRequest } from './plan';
 import { readKnownMember } from './readKnownMember';
+import { ConcurrentWrites } from './ConcurrentWrites';
 import type { RestoreTarget, TargetFile } from './targets/port';
 
 export interface RestorerOptions {
@@ -80,7 +81,7 @@ interface Group {
   /** Manifest entries this group holds in memory (all of its archive's when it read the manifest). */
   entries: number;
   /** Set when most of the archive is wanted: one streaming GET instead of ranged reads. */
-  stream?: (each: (job: Job, body?: Readable) => Promise<RestoreOutcome>) => Promise<RestoreOutcome[]>;
+  stream?: (each: (job: Job, body?: Readable | Buffer) => Promise<RestoreOutcome>) => Promise<RestoreOutcome[]>;
   failed: RestoreOutcome[];
   fetched: () => number;
   archiveBytes: number;
@@ -100,6 +101,29 @@ function fileOf(m: ManifestObject, path: string): TargetFile {
 
 /** Above this share of the archive's compressed bytes, stream the whole archive instead of ranged reads. */
 const STREAM_THRESHOLD = 0.5;
+/** Streamed files up to this size are read whole and written concurrently with the stream. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** At most this many such files in flight, holding at most SMALL_FILE_BUFFER_BYTES. */
+const SMALL_FILE_WRITES = 16;
+const SMALL_FILE_BUFFER_BYTES = 32 * 1024 * 1024;
+
+/** A member's bytes read whole; a read error comes out of a stream instead (so the file fails alone, as a streamed one would). */
+async function bufferBody(body: Readable): Promise<Buffer | Readable> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of body) chunks.push(c as Buffer);
+  } catch (err) {
+    return new Readable({
+      read() {
+        this.destroy(err instanceof Error ? err : new Error(String(err)));
+      },
+    });
+  }
+  // A chunk that is a view into a larger decompressed frame is copied: held by a write in flight,
+  // the view would keep the whole frame alive, outside the byte budget.
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  return only && only.buffer.byteLength <= 2 * only.length ? only : Buffer.concat(chunks);
+}
 
 /** Compressed bytes of the frames covering the members (each frame counted once). */
 function coveredBytes(table: SeekTable, members: readonly ManifestObject[]): number {
@@ -154,7 +178,7 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
   );
   opts.onProgress?.({ ...progress });
   const outcomes: RestoreOutcome[] = [];
-  const each = async (job: Job, body?: Readable): Promise<RestoreOutcome> => {
+  const each = async (job: Job, body?: Readable | Buffer): Promise<RestoreOutcome> => {
     const claimed = claims.get(job.file.path) ?? 1;
     const outcome: RestoreOutcome =
       claimed > 1
@@ -199,7 +223,7 @@ export async function runRestore(requests: readonly RestoreRequest[], opts: Rest
   };
 }
 
-async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) => void, given?: Readable): Promise<RestoreOutcome> {
+async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) => void, given?: Readable | Buffer): Promise<RestoreOutcome> {
   const base = { path: job.file.path, source: job.source, size: job.file.size };
   try {
     const state = await opts.target.check(job.file);
@@ -208,6 +232,11 @@ async function restoreOne(job: Job, opts: RestorerOptions, onBytes: (n: number) 
       return { ...base, status: 'conflict', error: `${opts.target.describe(job.file.path)} exists with different content (use --overwrite)` };
     }
     const body = given ?? (await job.open());
+    if (Buffer.isBuffer(body)) {
+      await opts.target.write(job.file, body);
+      onBytes(body.length);
+      return { ...base, status: 'restored' };
+    }
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         onBytes(chunk.length);
@@ -272,6 +301,7 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
     group.fetched = () => forward.bytesFetched + streamed;
     group.stream = async (each) => {
       const outcomes: RestoreOutcome[] = [];
+      const writes = new ConcurrentWrites(SMALL_FILE_WRITES, SMALL_FILE_BUFFER_BYTES);
       const pending = new Map(jobs.map((j) => [j.m.relative_key, j.job]));
       try {
         const { body } = await store.get(r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {});
@@ -286,11 +316,21 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
           const job = pending.get(entry.relativeKey);
           if (!job) continue;
           pending.delete(entry.relativeKey);
-          outcomes.push(await each(job, entry.body));
+          if (job.file.size > SMALL_FILE_BYTES) {
+            outcomes.push(await each(job, entry.body));
+            continue;
+          }
+          // A small file is read whole (verified by the stream) and written while the stream
+          // moves on: per-file target work (create, write, utimes, rename) then overlaps.
+          const buffered = await bufferBody(entry.body);
+          await writes.add(job.file.size, async () => {
+            outcomes.push(await each(job, buffered));
+          });
         }
       } catch {
         // The member being read has its outcome already; the rest go through ranged reads.
       }
+      await writes.settle();
       for (const job of pending.values()) outcomes.push(await each(job));
       return outcomes;
     };

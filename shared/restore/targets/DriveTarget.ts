@@ -118,14 +118,14 @@ export class DriveTarget implements RestoreTarget {
     return h.digest('hex') === file.sha256 ? 'identical' : 'different';
   }
 
-  async write(file: TargetFile, body: Readable): Promise<void> {
+  async write(file: TargetFile, body: Readable | Buffer): Promise<void> {
     const { dir, name } = this.location(file);
     this.tmp ??= mkdtemp(join(tmpdir(), 'xregion-drive-'));
     const spool = join(await this.tmp, createHash('sha1').update(file.path).digest('hex'));
     try {
       const hash = createHash('sha256');
       const md5 = createHash('md5');
-      await pipeline(body, new Transform({ transform: (c: Buffer, _e, cb) => (hash.update(c), md5.update(c), cb(null, c)) }), createWriteStream(spool));
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, new Transform({ transform: (c: Buffer, _e, cb) => (hash.update(c), md5.update(c), cb(null, c)) }), createWriteStream(spool));
       const got = hash.digest('hex');
       if (got !== file.sha256) throw new RestoreError(`${this.describe(file.path)}: sha256 ${got}, expected ${file.sha256}; not uploaded`);
       const parent = await this.folder(dir);

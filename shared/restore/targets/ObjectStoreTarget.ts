@@ -41,7 +41,7 @@ export class ObjectStoreTarget implements RestoreTarget {
     return h.digest('hex') === file.sha256 ? 'identical' : 'different';
   }
 
-  async write(file: TargetFile, body: Readable): Promise<void> {
+  async write(file: TargetFile, body: Readable | Buffer): Promise<void> {
     await this.store.put(this.bucket, this.keyOf(file.path), body, {
       size: file.size,
       sha256: file.sha256,

@@ -33,8 +33,11 @@ export interface RestoreTarget {
   describe(path: string): string;
   /** Compares what exists at `file.path` with the file to restore. */
   check(file: TargetFile): Promise<TargetState>;
-  /** Writes `body`; commits only when it ends without error with the expected size and sha256. */
-  write(file: TargetFile, body: Readable): Promise<void>;
+  /**
+   * Writes `body`; commits only when it ends without error with the expected size and sha256. A
+   * Buffer is a small file already read whole (no stream machinery per file).
+   */
+  write(file: TargetFile, body: Readable | Buffer): Promise<void>;
   /** Releases resources. */
   close?(): Promise<void>;
 }
