@@ -9,9 +9,9 @@
  */
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { NoSuchObjectError } from '../storage/errors';
+import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
-import { DriveStateError } from './errors';
+import { DriveStateError, DriveStateTakenOverError } from './errors';
 import { readJsonObject } from './readJsonObject';
 
 export interface IndexEntry {
@@ -74,14 +74,17 @@ export class UserState {
     private readonly bucket: string,
     readonly base: string,
     public doc: StateDoc,
+    /** ETag of state.json as this run last read or wrote it; undefined while there is none. */
+    private stateEtag: string | undefined,
     private readonly runId: string,
     private readonly flushEvery: number,
   ) {}
 
   /** Reads state.json, the compacted index and every journal segment. */
   static async load(store: ObjectStore, bucket: string, base: string, subject: string, runId: string, flushEvery = 50): Promise<UserState> {
-    const doc = ((await readJsonObject(store, bucket, `${base}state.json`))?.value as StateDoc | undefined) ?? { version: 1, subject };
-    const s = new UserState(store, bucket, base, doc, runId, flushEvery);
+    const read = await readJsonObject(store, bucket, `${base}state.json`);
+    const doc = (read?.value as StateDoc | undefined) ?? { version: 1, subject };
+    const s = new UserState(store, bucket, base, doc, read?.etag, runId, flushEvery);
     s.crashed = !!doc.inProgress;
     await s.readLines(`${base}index.jsonl`);
     for await (const o of store.list(bucket, `${base}journal/`)) {
@@ -166,15 +169,25 @@ export class UserState {
     return run;
   }
 
-  /** Flushes the journal, then writes state.json with `patch` applied. */
+  /**
+   * Flushes the journal, then writes state.json with `patch` applied, only if it is still as this
+   * run left it (If-Match, or If-None-Match for the first one): a run that stalled past its lease
+   * cannot commit a change token over the run that took its subject over.
+   */
   async save(patch: Partial<StateDoc>): Promise<void> {
     await this.flush();
     const doc: StateDoc = { ...this.doc, ...patch };
     for (const k of Object.keys(doc) as (keyof StateDoc)[]) if (doc[k] === undefined) delete doc[k];
+    const key = `${this.base}state.json`;
     try {
-      await this.store.put(this.bucket, `${this.base}state.json`, Buffer.from(JSON.stringify(doc, null, 1)), { contentType: 'application/json' });
+      const r = await this.store.put(this.bucket, key, Buffer.from(JSON.stringify(doc, null, 1)), {
+        contentType: 'application/json',
+        ...(this.stateEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: this.stateEtag }),
+      });
+      this.stateEtag = r.etag;
     } catch (err) {
-      throw new DriveStateError(`cannot write ingest state ${this.base}state.json: ${(err as Error).message}`, { cause: err });
+      if (err instanceof PreconditionFailedError) throw new DriveStateTakenOverError(key, { cause: err });
+      throw new DriveStateError(`cannot write ingest state ${key}: ${(err as Error).message}`, { cause: err });
     }
     this.doc = doc;
   }
@@ -182,6 +195,13 @@ export class UserState {
   /** Rewrites index.jsonl from memory and removes the journal segments it now contains. */
   async compact(): Promise<void> {
     await this.flush();
+    // Not over a run that took this subject over (its journal segments are not in this index).
+    const key = `${this.base}state.json`;
+    const now = await this.store.head(this.bucket, key).catch((err: unknown) => {
+      if (err instanceof NoSuchObjectError) return undefined;
+      throw err;
+    });
+    if (now?.etag !== this.stateEtag) throw new DriveStateTakenOverError(key);
     const entries = this.entries;
     const lines = (function* () {
       for (const e of entries) yield `${JSON.stringify(e)}\n`;

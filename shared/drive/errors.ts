@@ -58,3 +58,14 @@ export class DriveStateError extends Error {
     this.name = 'DriveStateError';
   }
 }
+
+/**
+ * state.json changed since this run read or wrote it: another run took the subject over (this
+ * one stalled past its lease). The run stops without committing its change token.
+ */
+export class DriveStateTakenOverError extends DriveStateError {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`${key} was changed by another run since this run read it (this run stalled past its lease and was taken over); stopping without committing`, options);
+    this.name = 'DriveStateTakenOverError';
+  }
+}
