@@ -51,14 +51,27 @@ export async function packFiles(
       // FileHandle promises ~310 ms and callback fs.readFile ~460 ms with 16 reads in flight. The
       // main thread is the producer anyway, and frames compress on worker threads meanwhile.
       // O_NOFOLLOW and fstat: the size and type are those of the file actually read, even if the
-      // path was swapped for a symlink or another file since the walk.
-      const fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // path was swapped since the walk (O_NONBLOCK: opening a FIFO put there must not hang). A
+      // file gone or no longer a regular file is recorded in the manifest's `skipped`, as tar
+      // warns and goes on.
+      const skip = (reason: string): void => writer.addSkipped(f.relativeKey, reason);
+      let fd: number | undefined;
       try {
-        const st = fstatSync(fd);
-        if (!st.isFile()) throw new Error(`${f.path}: no longer a regular file`);
-        await writer.addMember({ key: f.relativeKey, relativeKey: f.relativeKey, size: st.size, lastModified: st.mtime }, { fd });
-      } finally {
-        closeSync(fd);
+        fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') skip('removed after the directory walk');
+        else if (code === 'ELOOP') skip('replaced by a symlink after the directory walk (not followed)');
+        else throw err;
+      }
+      if (fd !== undefined) {
+        try {
+          const st = fstatSync(fd);
+          if (st.isFile()) await writer.addMember({ key: f.relativeKey, relativeKey: f.relativeKey, size: st.size, lastModified: st.mtime }, { fd });
+          else skip('no longer a regular file after the directory walk');
+        } finally {
+          closeSync(fd);
+        }
       }
       onMember?.(f, i + 1);
     }

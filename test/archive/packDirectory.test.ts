@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -43,13 +44,28 @@ describe('packDirectory: listFiles and packFiles', () => {
     expect(await collect(await reader.openMember('big.bin'))).toEqual(readFileSync(join(t.dir, 'src', 'big.bin')));
   });
 
-  it('refuses a listed file that became a symlink before it was packed', async () => {
-    write('a.txt', 'a');
+  it('records files that vanished, became symlinks or FIFOs after the walk as skipped, and packs the rest', async () => {
+    // Prepare
+    for (const k of ['a.txt', 'b.txt', 'c.txt', 'd.txt']) write(k, k);
     write('secret-elsewhere', 'do not follow');
-    const files = await listFiles(join(t.dir, 'src'));
-    const aPath = join(t.dir, 'src', 'a.txt');
-    rmSync(aPath);
-    symlinkSync(join(t.dir, 'src', 'secret-elsewhere'), aPath);
-    await expect(packFiles(files, createWriteStream(join(t.dir, 'b.tar.zst')), { archiveName: 'b.tar.zst', source, threads: 0 })).rejects.toThrow(/ELOOP|symbolic link/);
+    const files = (await listFiles(join(t.dir, 'src'))).filter((f) => f.relativeKey !== 'secret-elsewhere');
+    const at = (k: string): string => join(t.dir, 'src', k);
+    rmSync(at('a.txt'));
+    symlinkSync(at('secret-elsewhere'), at('a.txt'));
+    rmSync(at('b.txt'));
+    rmSync(at('c.txt'));
+    execFileSync('mkfifo', [at('c.txt')]); // opening it must not hang
+    const out = join(t.dir, 'b.tar.zst');
+    // Act
+    const { manifest } = await packFiles(files, createWriteStream(out), { archiveName: 'b.tar.zst', source, threads: 0 });
+    // Assess
+    expect(manifest.objects.map((o) => o.relative_key)).toEqual(['d.txt']);
+    expect(manifest.skipped).toEqual([
+      { key: 'a.txt', reason: 'replaced by a symlink after the directory walk (not followed)' },
+      { key: 'b.txt', reason: 'removed after the directory walk' },
+      { key: 'c.txt', reason: 'no longer a regular file after the directory walk' },
+    ]);
+    const reader = new ArchiveReader(new LocalFileRangeReader(out));
+    expect((await collect(await reader.openMember('d.txt'))).toString()).toBe('d.txt');
   });
 });

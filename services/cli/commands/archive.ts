@@ -59,6 +59,10 @@ async function create(dir: string, opts: { output: string; level: number; thread
     process.stderr.write(
       `${opts.output}: ${manifest.objects.length} files, ${s.bytesIn} → ${s.bytesOut} bytes (ratio ${(s.bytesIn / Math.max(1, s.bytesOut)).toFixed(2)}), ${s.frames} frames\n`,
     );
+    // As tar does for a file that vanished while it ran: the archive is complete and says so in
+    // its manifest, and the exit code is 1.
+    for (const k of manifest.skipped) process.stderr.write(`skipped: ${k.key}: ${k.reason}\n`);
+    if (manifest.skipped.length > 0) process.exitCode = 1;
   } catch (err) {
     bar.stop();
     await unlink(tmp).catch(() => undefined);
