@@ -54,16 +54,16 @@ export class FrameQueue {
     this.compressing++;
     this.compressor
       .compress(frame, length, hashRanges)
-      .then(
-        ({ compressed, input, digests }) => {
-          this.compressor.returnFrame(input);
-          pending.hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
-          pending.compressed = compressed;
-        },
-        (err: unknown) => {
-          pending.failure = err instanceof Error ? err : new Error(String(err));
-        },
-      )
+      .then(({ compressed, input, digests }) => {
+        this.compressor.returnFrame(input);
+        if (digests.length !== hashed.length) throw new Error(`compressor returned ${digests.length} digests for ${hashed.length} members`);
+        hashed.forEach((entry, i) => (entry.sha256 = digests[i]!));
+        pending.compressed = compressed;
+      })
+      // Settles the frame either way: drain() waits until the head frame has one or the other.
+      .catch((err: unknown) => {
+        pending.failure = err instanceof Error ? err : new Error(String(err));
+      })
       .finally(() => {
         this.compressing--;
         const wake = this.wake;
