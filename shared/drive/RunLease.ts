@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
-import { readJsonObject } from './readJsonObject';
+import { readJsonObject, writeJsonObject } from './readJsonObject';
 
 /** Where a source's lease lives (under `_xregion/`, which the compressor never archives). */
 export function runLeaseKey(sourceName: string): string {
@@ -67,12 +67,11 @@ export class RunLease {
     const now = opts.now ?? Date.now;
     const key = runLeaseKey(source);
     const doc = (): LeaseDoc => ({ runId, host: hostname(), pid: process.pid, acquiredAt: new Date(now()).toISOString(), expiresAt: new Date(now() + ttlMs).toISOString() });
-    const body = (d: LeaseDoc): Buffer => Buffer.from(JSON.stringify(d));
     for (let attempt = 0; attempt < 3; attempt++) {
       const mine = doc();
       try {
-        const r = await store.put(bucket, key, body(mine), { contentType: 'application/json', ifNoneMatch: '*' });
-        return new RunLease(store, bucket, key, mine, r.etag, ttlMs, now, opts.onLost).start();
+        const etag = await writeJsonObject(store, bucket, key, mine, { ifNoneMatch: '*' });
+        return new RunLease(store, bucket, key, mine, etag, ttlMs, now, opts.onLost).start();
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
       }
@@ -88,8 +87,8 @@ export class RunLease {
       if (Date.parse(holder.expiresAt) > now()) throw new DriveRunLockedError(source, holder);
       try {
         // Expired: its run died. Take it over, unless someone else just did.
-        const r = await store.put(bucket, key, body(mine), { contentType: 'application/json', ifMatch: held.etag });
-        return new RunLease(store, bucket, key, mine, r.etag, ttlMs, now, opts.onLost).start();
+        const etag = await writeJsonObject(store, bucket, key, mine, { ifMatch: held.etag });
+        return new RunLease(store, bucket, key, mine, etag, ttlMs, now, opts.onLost).start();
       } catch (err) {
         if (!(err instanceof PreconditionFailedError || err instanceof NoSuchObjectError)) throw err;
       }
@@ -114,9 +113,8 @@ export class RunLease {
     this.renewing ??= (async () => {
       const next: LeaseDoc = { ...this.doc, expiresAt: new Date(this.now() + this.ttlMs).toISOString() };
       try {
-        const r = await this.store.put(this.bucket, this.key, Buffer.from(JSON.stringify(next)), { contentType: 'application/json', ifMatch: this.etag });
+        this.etag = await writeJsonObject(this.store, this.bucket, this.key, next, { ifMatch: this.etag });
         this.doc = next;
-        this.etag = r.etag;
       } catch (err) {
         if (err instanceof PreconditionFailedError || err instanceof NoSuchObjectError) {
           this.lost = true;

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
 import { DriveStateError, DriveStateTakenOverError } from './errors';
-import { readJsonObject } from './readJsonObject';
+import { readJsonObject, writeJsonObject } from './readJsonObject';
 
 export interface IndexEntry {
   /** Object key ('' when nothing was stored). */
@@ -180,11 +180,7 @@ export class UserState {
     for (const k of Object.keys(doc) as (keyof StateDoc)[]) if (doc[k] === undefined) delete doc[k];
     const key = `${this.base}state.json`;
     try {
-      const r = await this.store.put(this.bucket, key, Buffer.from(JSON.stringify(doc, null, 1)), {
-        contentType: 'application/json',
-        ...(this.stateEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: this.stateEtag }),
-      });
-      this.stateEtag = r.etag;
+      this.stateEtag = await writeJsonObject(this.store, this.bucket, key, doc, this.stateEtag === undefined ? { ifNoneMatch: '*' } : { ifMatch: this.stateEtag }, 1);
     } catch (err) {
       if (err instanceof PreconditionFailedError) throw new DriveStateTakenOverError(key, { cause: err });
       throw new DriveStateError(`cannot write ingest state ${key}: ${(err as Error).message}`, { cause: err });

@@ -1,6 +1,6 @@
-/** Small JSON objects (state, leases) read whole from the store. */
+/** Small JSON objects (state, leases) read whole from the store and written back conditionally. */
 import { NoSuchObjectError } from '../storage/errors';
-import type { ObjectStore } from '../storage/port';
+import type { ObjectStore, PutOptions } from '../storage/port';
 
 /** An object's parsed JSON and its ETag; undefined when there is no such object (bad JSON throws SyntaxError). */
 export async function readJsonObject(store: ObjectStore, bucket: string, key: string): Promise<{ value: unknown; etag: string } | undefined> {
@@ -13,4 +13,19 @@ export async function readJsonObject(store: ObjectStore, bucket: string, key: st
     if (err instanceof NoSuchObjectError) return undefined;
     throw err;
   }
+}
+
+/**
+ * Writes `value` as JSON under the S3 write condition given (PreconditionFailedError when it is
+ * unmet); returns the new ETag. `indent` as in JSON.stringify.
+ */
+export async function writeJsonObject(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  value: unknown,
+  condition: Pick<PutOptions, 'ifMatch' | 'ifNoneMatch'>,
+  indent?: number,
+): Promise<string> {
+  return (await store.put(bucket, key, Buffer.from(JSON.stringify(value, null, indent)), { contentType: 'application/json', ...condition })).etag;
 }
