@@ -108,11 +108,12 @@ export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
   const startedAt = new Date().toISOString();
   const prefix = opts.prefix ?? '';
   const keys: { key: string; size: number }[] = [];
-  const findings0: Finding[] = [];
+  const findings: Finding[] = [];
   for await (const o of opts.store.list(opts.bucket, prefix)) if (o.key.endsWith('.tar.zst')) keys.push({ key: o.key, size: o.size });
   // An empty or mistyped prefix must not pass as a clean audit.
-  if (keys.length === 0) findings0.push({ kind: 'no-archives', archive: `s3://${opts.bucket}/${prefix}`, detail: 'no .tar.zst archive under this prefix' });
+  if (keys.length === 0) findings.push({ kind: 'no-archives', archive: `s3://${opts.bucket}/${prefix}`, detail: 'no .tar.zst archive under this prefix' });
   const read = opts.catalog ? await readCatalog(opts.catalog, opts.bucket, prefix) : { rows: [], findings: [] };
+  findings.push(...read.findings);
   const catalog = read.rows;
   const rowsByArchive = new Map<string, CatalogRow[]>();
   for (const { row } of catalog) {
@@ -120,7 +121,6 @@ export async function verifyBackup(opts: VerifyOptions): Promise<VerifyReport> {
     list.push(row);
     rowsByArchive.set(row.archive_key, list);
   }
-  const findings: Finding[] = [...findings0, ...read.findings];
   let members = 0;
   let bytes = 0;
   let done = 0;
