@@ -1,4 +1,5 @@
 /** Small JSON objects (state, leases) read whole from the store and written back conditionally. */
+import { buffer } from 'node:stream/consumers';
 import { NoSuchObjectError } from '../storage/errors';
 import type { ObjectStore, PutOptions } from '../storage/port';
 
@@ -6,9 +7,7 @@ import type { ObjectStore, PutOptions } from '../storage/port';
 export async function readJsonObject(store: ObjectStore, bucket: string, key: string): Promise<{ value: unknown; etag: string } | undefined> {
   try {
     const { info, body } = await store.get(bucket, key);
-    const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c as Buffer);
-    return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')), etag: info.etag };
+    return { value: JSON.parse((await buffer(body)).toString('utf8')), etag: info.etag };
   } catch (err) {
     if (err instanceof NoSuchObjectError) return undefined;
     throw err;

@@ -1,6 +1,7 @@
 /** ObjectStore on Amazon S3 (and S3-compatible emulators such as moto). */
 import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -108,9 +109,7 @@ export class S3ObjectStore implements ObjectStore {
           Range: `bytes=${offset}-${offset + length - 1}`,
         }),
       );
-      const chunks: Buffer[] = [];
-      for await (const c of r.Body as Readable) chunks.push(c as Buffer);
-      return Buffer.concat(chunks);
+      return await buffer(r.Body as Readable);
     } catch (err) {
       // A range starting at or past the end: clamp to nothing, as the port says.
       if ((err as { name?: string }).name === 'InvalidRange' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) {
