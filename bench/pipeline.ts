@@ -79,7 +79,7 @@ async function* smallFiles(count: number): AsyncIterable<{ rel: string; size: nu
 async function* corpusFiles(dir: string): AsyncIterable<{ rel: string; size: number; body: () => Readable }> {
   for (const f of await listFiles(dir)) {
     if (f.relativeKey.startsWith('.')) continue;
-    yield { rel: f.relativeKey, size: statSync(f.path).size, body: () => createReadStream(join(dir, f.relativeKey)) };
+    yield { rel: f.relativeKey, size: statSync(f.path).size, body: () => createReadStream(f.path) };
   }
 }
 
