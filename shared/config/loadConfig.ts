@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { crossCheck } from './crossChecks';
 import { ConfigError, type ConfigIssue } from './errors';
 import { formatIssues } from './formatIssues';
-import { configSchema, type Config } from './schema';
+import { configSchema, lenientParse, type Config } from './schema';
 
 export interface ConfigResult {
   config: Config;
@@ -11,10 +11,17 @@ export interface ConfigResult {
   warnings: ConfigIssue[];
 }
 
-/** Validates an already-parsed JSON document; throws ConfigError listing every problem. */
+/**
+ * Validates an already-parsed JSON document; throws ConfigError listing every problem: the schema
+ * errors first, then the cross-check findings (loops, overlaps...) among the parts that parsed.
+ */
 export function parseConfig(raw: unknown, file = 'replication_config.json'): ConfigResult {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(file, formatIssues(configSchema, raw, parsed.error.issues));
+  if (!parsed.success) {
+    const lenient = lenientParse(configSchema, raw);
+    const { errors } = lenient ? crossCheck(lenient) : { errors: [] };
+    throw new ConfigError(file, [...formatIssues(configSchema, raw, parsed.error.issues), ...errors]);
+  }
   const { errors, warnings } = crossCheck(parsed.data);
   if (errors.length > 0) throw new ConfigError(file, errors);
   return { config: parsed.data, warnings };

@@ -176,3 +176,86 @@ export type Destination = z.output<typeof destinationSchema>;
 export type DriveSource = z.output<typeof driveSourceSchema>;
 export type UserOverride = z.output<typeof userOverrideSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** Key, on a leniently parsed object, of the set of its keys whose values did not parse. */
+export const MALFORMED: unique symbol = Symbol('malformed');
+
+/**
+ * What lenientParse() makes of a config: every part that parsed, with its defaults; a part that
+ * did not is absent (an object's key, an array's item left undefined at its index).
+ */
+export type Lenient<T> = T extends readonly (infer U)[]
+  ? (Lenient<U> | undefined)[]
+  : T extends object
+    ? { [K in keyof T]?: Lenient<T[K]> } & { readonly [MALFORMED]?: ReadonlySet<string> }
+    : T;
+
+interface WalkDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  innerType?: z.ZodType;
+}
+
+const walkDef = (schema: z.ZodType): WalkDef => (schema as unknown as { def: WalkDef }).def;
+
+/** Strips default/prefault/optional wrappers (not pipes: their output is another type). */
+function structural(schema: z.ZodType): WalkDef {
+  let d = walkDef(schema);
+  while (d.innerType) d = walkDef(d.innerType);
+  return d;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+type Parsed = { ok: true; value: unknown } | { ok: false };
+
+function lenient(schema: z.ZodType, raw: unknown): Parsed {
+  // A missing value is the wrapper's business (default, prefault, optional, or required).
+  if (raw !== undefined) {
+    const d = structural(schema);
+    if (d.type === 'object' && d.shape && isPlainObject(raw)) {
+      const out: Record<string | symbol, unknown> = {};
+      const malformed = new Set<string>();
+      for (const [key, field] of Object.entries(d.shape)) {
+        const r = lenient(field, raw[key]);
+        if (r.ok) out[key] = r.value;
+        else malformed.add(key);
+      }
+      if (malformed.size > 0) out[MALFORMED] = malformed;
+      return { ok: true, value: out };
+    }
+    if (d.type === 'array' && d.element && Array.isArray(raw)) {
+      const element = d.element;
+      return {
+        ok: true,
+        value: raw.map((item) => {
+          const r = lenient(element, item);
+          return r.ok ? r.value : undefined;
+        }),
+      };
+    }
+    if (d.type === 'record' && d.valueType && isPlainObject(raw)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(raw)) {
+        const r = lenient(d.valueType, value);
+        if (r.ok) out[key] = r.value;
+      }
+      return { ok: true, value: out };
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false };
+}
+
+/**
+ * Parses `raw` part by part: each object key, list item and record value on its own, so that one
+ * malformed field costs only that field. Unknown keys are ignored, and a list's own length limits
+ * and an object's own refinements are not applied (the strict parse reports those). Cross-checks
+ * run on this when the strict parse fails, to report their findings in the same run.
+ */
+export function lenientParse<S extends z.ZodType>(schema: S, raw: unknown): Lenient<z.output<S>> | undefined {
+  const r = lenient(schema, raw);
+  return r.ok ? (r.value as Lenient<z.output<S>>) : undefined;
+}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,6 +13,7 @@ import {
   targetRegions,
   type ConfigInput,
 } from '../../shared/config';
+import { configSchema, lenientParse, MALFORMED } from '../../shared/config/schema';
 
 const ROOT = join(__dirname, '..', '..');
 const GUIDE = join(ROOT, 'test', 'fixtures', 'guide-replication_config.json');
@@ -262,6 +263,186 @@ describe('Function: parseConfig (cross-checks)', () => {
   });
 });
 
+describe('Function: parseConfig (schema errors and cross-checks together)', () => {
+  const rule = (from: string, fromRegion: string, to: string, toRegion: string) => ({
+    source: { region: fromRegion, bucket: from } as Record<string, unknown>,
+    destinations: [{ region: toRegion, bucket: to } as Record<string, unknown>],
+  });
+  const STORAGE_CLASS_ERROR =
+    '"STANDARD-IA" is not an S3 storage class (did you mean "STANDARD_IA"?) (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, REDUCED_REDUNDANCY)';
+  /** Every phrase a cross-check error uses; none may appear for a malformed part. */
+  const CROSS_CHECK_PHRASES = /own source bucket|is the source region|needs "create_bucket"|Fargate|must not exceed|overlaps|replication loop|disagrees with|is required when|used by another|already destination|KMS key|is a key in/;
+
+  it('reports a replication loop between rules 0 and 2 together with the type errors in rule 1', () => {
+    const bad = rule('bucket-x', 'us-east-1', 'bucket-y', 'ca-central-1');
+    bad.source.batch = { max_objects: -5 };
+    bad.destinations[0].storage_class = 'STANDARD-IA';
+    const raw = { replication_configuration: [rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'), bad, rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2')] };
+    expect(errorsOf(raw)).toEqual([
+      'replication_configuration[1].source.batch.max_objects: -5 must be greater than 0',
+      `replication_configuration[1].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
+      'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-a (rules 0, 2); every object would be copied around forever',
+    ]);
+  });
+
+  it('still sees a loop through the rule that has the type error', () => {
+    const a = rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1');
+    const b = rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2');
+    b.source.batch = { max_objects: -5 };
+    b.destinations[0].storage_class = 'STANDARD-IA';
+    expect(errorsOf({ replication_configuration: [a, b] })).toEqual([
+      'replication_configuration[1].source.batch.max_objects: -5 must be greater than 0',
+      `replication_configuration[1].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
+      'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-a (rules 0, 1); every object would be copied around forever',
+    ]);
+  });
+
+  it('reports overlapping prefixes and a destination equal to its source together with schema errors', () => {
+    const first = rule('src-bucket', 'us-west-2', 'dst-backup', 'eu-central-1');
+    first.source.prefix_filter = 'docs/';
+    const second = rule('src-bucket', 'us-west-2', 'dst-other', 'ca-central-1');
+    second.source.prefix_filter = 'docs/2025/';
+    second.source.scaling = { max_tasks: 'many' };
+    const third = rule('bucket-q', 'us-east-1', 'bucket-q', 'us-east-1');
+    third.source.compression = { level: 40 };
+    third.destinations[0].storage_class = 'STANDARD-IA';
+    expect(errorsOf({ replication_configuration: [first, second, third] })).toEqual([
+      'replication_configuration[1].source.scaling.max_tasks: "many" must be a number',
+      'replication_configuration[2].source.compression.level: 40 must be at most 19',
+      `replication_configuration[2].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
+      'replication_configuration[1].source.prefix_filter: "docs/2025/" overlaps replication_configuration[0] (prefix "docs/") on bucket "src-bucket"; two rules on one bucket need disjoint prefixes (their archives are told apart by prefix)',
+      'replication_configuration[2].destinations[0].bucket: "bucket-q" is the rule\'s own source bucket; a destination must be a different bucket',
+    ]);
+  });
+
+  it('reports the Drive source and bucket-region cross-checks alongside a schema error elsewhere', () => {
+    const raw = {
+      stack_name: 'Bad_Name',
+      replication_configuration: [rule('src-bucket', 'us-west-2', 'dst-backup', 'eu-central-1'), rule('dst-backup', 'us-east-1', 'dst-other', 'ca-central-1')],
+      drive_sources: [{ name: 'acme', domain: 'acme.example', target: { region: 'us-west-2', bucket: 'src-bucket' } }],
+    };
+    expect(errorsOf(raw)).toEqual([
+      expect.stringMatching(/^stack_name: "Bad_Name" must be 1-24 lower-case/),
+      'replication_configuration[1].source.region: "us-east-1" disagrees with replication_configuration[0].destinations[0], which puts bucket "dst-backup" in eu-central-1',
+      'drive_sources[0].admin_subject: is required when "users" is "all" (an admin is impersonated to list the domain\'s users)',
+    ]);
+  });
+
+  it('reports no cross-check finding that rests on a malformed part, and does not crash on missing or mistyped parts', () => {
+    const sameBadName = rule('Bad_Bucket', 'us-west-2', 'Bad_Bucket', 'eu-central-1'); // both names invalid: not "own source bucket"
+    const badRegion = rule('bucket-a', 'us-west-2', 'bucket-b', 'us-west-3'); // region invalid: not "source region"
+    badRegion.destinations[0].object_lock = { mode: 'COMPLIANCE', days: 30 };
+    badRegion.destinations[0].create_bucket = 'yes'; // unknown create_bucket: no "needs create_bucket"
+    badRegion.source.scaling = { cpu: 'big', memory: 16384, min_tasks: -1, max_tasks: 2 }; // unknown cpu, min_tasks
+    badRegion.source.kms_key_arn = 42; // mistyped: no "not a KMS key ARN"
+    const slash = rule('bucket-a', 'us-west-2', 'bucket-c', 'ca-central-1');
+    slash.source.prefix_filter = '/docs'; // invalid prefix: no "overlaps"
+    const back = rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2');
+    back.source.suffix_filter = 7; // unknown filter: no "loop"
+    const raw = {
+      replication_configuration: [
+        sameBadName,
+        badRegion,
+        slash,
+        back,
+        null,
+        'rule',
+        {},
+        { source: { bucket: 'bucket-a' } },
+        { source: 'x', destinations: 'y' },
+        { source: { region: 'us-west-2', bucket: 'bucket-z' }, destinations: [null, { bucket: 'bucket-z' }, 5] },
+      ],
+      drive_sources: [
+        { name: 'acme', domain: 'acme.example', admin_subject: 'not-an-email', target: { region: 'us-west-2', bucket: 'bucket-a' } },
+        { name: 'Acme!', domain: 'acme.example', users: 'everyone', target: { region: 'us-west-2', bucket: 'bucket-a' } },
+        { name: 'acme2', domain: 'acme.example', users: ['a@acme.example'], target: null, user_overrides: { 'b@acme.example': { enabled: 'no' } } },
+        null,
+      ],
+    };
+    const errors = errorsOf(raw);
+    // Only findings that rest on values which parsed: rule 7 (region missing) still claims all of
+    // bucket-a, as rule 1 does; rule 9's second destination (region missing) is its own source.
+    expect(errors.filter((e) => CROSS_CHECK_PHRASES.test(e))).toEqual([
+      'replication_configuration[7].source.prefix_filter: "" overlaps replication_configuration[1] (prefix "") on bucket "bucket-a"; two rules on one bucket need disjoint prefixes (their archives are told apart by prefix)',
+      'replication_configuration[9].destinations[1].bucket: "bucket-z" is the rule\'s own source bucket; a destination must be a different bucket',
+    ]);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'replication_configuration[0].source.bucket: "Bad_Bucket" is not a valid S3 bucket name: may contain only lower-case letters, digits, dots and hyphens',
+        expect.stringMatching(/^replication_configuration\[1\]\.destinations\[0\]\.region: "us-west-3" is not an AWS region code/),
+        'replication_configuration[1].destinations[0].create_bucket: "yes" must be true or false',
+        'replication_configuration[2].source.prefix_filter: "/docs" must not start with "/" (S3 keys have no leading slash)',
+        'replication_configuration[4]: null must be an object',
+        expect.stringMatching(/^replication_configuration\[9\]\.destinations\[1\]\.region: is not an AWS region code/),
+        'replication_configuration[8].destinations: "y" must be a list',
+        'drive_sources[0].admin_subject: "not-an-email" is not an e-mail address',
+      ]),
+    );
+  });
+
+  it.each([['a string', 'config'], ['null', null], ['a list', []], ['rules that are not a list', { replication_configuration: 'x' }]])(
+    'reports %s at the top level as a ConfigError, not a crash',
+    (_what, raw) => {
+      expect(() => parseConfig(raw)).toThrow(ConfigError);
+    },
+  );
+
+  it('carries each issue with its JSON path, value and allowed values on the ConfigError of loadConfig', () => {
+    const bad = rule('bucket-x', 'us-east-1', 'bucket-y', 'ca-central-1');
+    bad.destinations[0].storage_class = 'STANDARD-IA';
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ replication_configuration: [rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'), bad, rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2')] }));
+    let error: unknown;
+    try {
+      loadConfig(file);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      { path: 'replication_configuration[1].destinations[0].storage_class', value: '"STANDARD-IA"', message: STORAGE_CLASS_ERROR.slice('"STANDARD-IA" '.length) },
+      { path: 'replication_configuration[0].destinations', message: expect.stringMatching(/^form a replication loop: bucket-a → bucket-b → bucket-a \(rules 0, 2\)/) },
+    ]);
+  });
+});
+
+describe('Function: lenientParse', () => {
+  it('keeps every part that parses, with its defaults, and leaves out and marks the parts that do not', () => {
+    const raw = {
+      replication_configuration: [
+        { source: { region: 'us-west-2', bucket: 'bucket-a', batch: { max_objects: -5 } }, destinations: [{ region: 'eu-central-1', bucket: 'bucket-b', storage_class: 'STANDARD-IA' }, 7] },
+        'rule',
+      ],
+      drive_sources: [{ name: 'acme', admin_subject: 'nope' }],
+      tagz: {},
+    };
+    const lenient = lenientParse(configSchema, raw);
+    const [rule, notARule] = lenient?.replication_configuration ?? [];
+    expect(lenient?.stack_name).toBe('xregion');
+    expect(notARule).toBeUndefined();
+    expect(rule?.source?.batch).toEqual({ max_bytes: 536_870_912, max_wait_seconds: 30, [MALFORMED]: new Set(['max_objects']) });
+    expect(rule?.source?.prefix_filter).toBe('');
+    expect(rule?.destinations?.[0]).toEqual({
+      region: 'eu-central-1',
+      bucket: 'bucket-b',
+      backup: false,
+      create_bucket: false,
+      object_lock: undefined,
+      kms_key_arn: '',
+      [MALFORMED]: new Set(['storage_class']),
+    });
+    expect(rule?.destinations?.[1]).toBeUndefined();
+    expect(lenient?.drive_sources?.[0]?.[MALFORMED]).toEqual(new Set(['domain', 'admin_subject', 'target']));
+    expect(lenientParse(configSchema, 'config')).toBeUndefined();
+  });
+
+  it('is the strict parse on a valid config', () => {
+    const raw = JSON.parse(readFileSync(GUIDE, 'utf8'));
+    expect(lenientParse(configSchema, raw)).toEqual(parseConfig(raw).config);
+  });
+});
+
 describe('Module: topology', () => {
   it('builds staging keys without double slashes and maps them back to their rule', () => {
     const { config } = parseConfig(base());
@@ -293,5 +474,25 @@ describe('Command: xregion config check', () => {
     expect(out.stderr).toContain('2 problems');
     expect(out.stderr).toContain('replication_configuration[0].destinations[0].region: "mars-1" is not an AWS region code');
     expect(out.stderr).toContain('tagz: is not a known key (did you mean "tags"?)');
+  });
+
+  it('prints a schema error and a replication loop of the same file in one run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        replication_configuration: [
+          { source: { region: 'us-west-2', bucket: 'bucket-a' }, destinations: [{ region: 'eu-central-1', bucket: 'bucket-b' }] },
+          { source: { region: 'us-east-1', bucket: 'bucket-x', batch: { max_objects: -5 } }, destinations: [{ region: 'ca-central-1', bucket: 'bucket-y' }] },
+          { source: { region: 'eu-central-1', bucket: 'bucket-b' }, destinations: [{ region: 'us-west-2', bucket: 'bucket-a' }] },
+        ],
+      }),
+    );
+    const out = cli(file);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('2 problems');
+    expect(out.stderr).toContain('replication_configuration[1].source.batch.max_objects: -5 must be greater than 0');
+    expect(out.stderr).toContain('replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-a (rules 0, 2)');
   });
 });
