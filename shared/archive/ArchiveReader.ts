@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DCtx } from 'zstd-napi/binding';
 import { ArchiveCorruptError, NoSuchMemberError } from './errors';
+import { MAX_MANIFEST_BYTES } from './limits';
 import { parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import type { RangeReader } from './RangeReader';
@@ -11,6 +12,10 @@ import { BLOCK, isZeroBlock, parseHeaderBlock, parsePax } from './tarHeader';
 
 /** Frames fetched per ranged read when a member spans many small frames. */
 const MAX_READ_BYTES = 32 * 1024 * 1024;
+/** Frames walked back from the tail looking for manifest.json's header. */
+const MAX_MANIFEST_FRAMES = 64;
+/** Tar blocks around the manifest's JSON (its header, padding, end-of-archive blocks) in its frames. */
+const MANIFEST_SLACK_BYTES = 1024 * 1024;
 
 /** Counters of what was fetched through the RangeReader. */
 export interface ArchiveReaderStats {
@@ -51,28 +56,36 @@ export class ArchiveReader {
     const seekTable = await readSeekTable(counted, this.archiveName);
     const frames = seekTable.frames;
     if (frames.length === 0) throw new ArchiveCorruptError({ archive: this.archiveName, check: 'seek-table' }, 'seek table lists no frames');
-    // The writer starts manifest.json on a fresh frame: walk back from the last frame until the
-    // decompressed bytes begin with its header. One frame (one read) in practice.
-    let first = frames.length - 1;
-    let tail: Buffer[] = [];
-    for (;;) {
+    // The writer starts manifest.json on a fresh frame: walk back from the last frame until one
+    // begins with its header. One frame (one read) in practice. The walk stops at the largest
+    // manifest a reader accepts, judged on the seek table's sizes before a frame is fetched, so
+    // frames of highly compressible junk cannot make us buffer gigabytes.
+    const parts: Buffer[] = [];
+    let held = 0;
+    for (let first = frames.length - 1; first >= 0 && frames.length - first <= MAX_MANIFEST_FRAMES; first--) {
       const f = frames[first]!;
-      tail = [this.decompressFrame(await this.read(f.compressedOffset, f.compressedSize), f), ...tail];
-      const data = Buffer.concat(tail);
-      const manifest = this.parseManifestMember(data);
-      if (manifest) {
-        this.index = { seekTable, manifest };
-        return this.index;
+      held += f.decompressedSize;
+      if (held > MAX_MANIFEST_BYTES + MANIFEST_SLACK_BYTES) break;
+      const data = this.decompressFrame(await this.read(f.compressedOffset, f.compressedSize), f);
+      parts.unshift(data);
+      const header = this.manifestHeader(data);
+      if (!header) continue;
+      const all = parts.length === 1 ? data : Buffer.concat(parts, held);
+      if (header.size > MAX_MANIFEST_BYTES || header.dataStart + header.size > all.length) {
+        throw new ArchiveCorruptError(
+          { archive: this.archiveName, member: MANIFEST_NAME, check: 'manifest' },
+          `manifest.json header claims ${header.size} bytes, more than the ${Math.min(MAX_MANIFEST_BYTES, all.length - header.dataStart)} that can follow it`,
+        );
       }
-      if (first === 0 || frames.length - first >= 64) {
-        throw new ArchiveCorruptError({ archive: this.archiveName, member: MANIFEST_NAME, check: 'manifest' }, 'manifest.json not found at the start of the final frames');
-      }
-      first--;
+      const manifest = parseManifest(all.toString('utf8', header.dataStart, header.dataStart + header.size), this.archiveName);
+      this.index = { seekTable, manifest };
+      return this.index;
     }
+    throw new ArchiveCorruptError({ archive: this.archiveName, member: MANIFEST_NAME, check: 'manifest' }, 'manifest.json not found at the start of the final frames');
   }
 
-  /** If `data` starts with manifest.json's header(s), returns the parsed manifest. */
-  private parseManifestMember(data: Buffer): Manifest | undefined {
+  /** If `data` starts with manifest.json's header(s), its size and where its bytes start. */
+  private manifestHeader(data: Buffer): { size: number; dataStart: number } | undefined {
     let pos = 0;
     let pathOverride: string | undefined;
     while (pos + BLOCK <= data.length) {
@@ -91,9 +104,7 @@ export class ArchiveReader {
         continue;
       }
       const name = pathOverride ?? h.name;
-      if (name !== MANIFEST_NAME) return undefined;
-      if (pos + h.size > data.length) return undefined;
-      return parseManifest(data.toString('utf8', pos, pos + h.size), this.archiveName);
+      return name === MANIFEST_NAME ? { size: h.size, dataStart: pos } : undefined;
     }
     return undefined;
   }

@@ -6,14 +6,14 @@ import type { Readable, Writable } from 'node:stream';
 import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
 import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type FrameCompressor } from './FrameCompressor';
 import { FrameQueue } from './FrameQueue';
+import { MAX_FRAME_BYTES } from './limits';
 import { ARCHIVE_FORMAT, type ArchiveSource, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import { encodeSeekTable } from './seekTable';
 import { BLOCK, buildFileHeader, padding } from './tarHeader';
 
 export const DEFAULT_FRAME_TARGET_BYTES = 4 * 1024 * 1024;
-/** DESIGN.md: a large member is cut into frames of at most 32 MiB. */
-export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+export { MAX_FRAME_BYTES };
 /**
  * By default a member is cut at 2x the frame target (8 MiB): zstd level 3 uses a 2 MiB window, so
  * bigger frames do not compress better (measured: 4 MiB vs 32 MiB frames on the bench corpus,

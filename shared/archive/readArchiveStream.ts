@@ -7,13 +7,12 @@ import { Readable } from 'node:stream';
 import { ByteSource } from './ByteSource';
 import { decompressFrames, ZstdStreamError, type DecompressState } from './decompressFrames';
 import { ArchiveCorruptError, ArchiveError } from './errors';
+import { MAX_MANIFEST_BYTES } from './limits';
 import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, relativeKeyOf } from './memberName';
 import { isRegularFile, readTarHeader } from './tarReader';
 import { BLOCK, padding, parseHeaderBlock, parsePax } from './tarHeader';
 
-/** Our manifest is buffered whole; a bigger root manifest.json is just a user file. */
-const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 const BODY_CHUNK = 1024 * 1024;
 
 /** One regular-file member. Consume `body` before asking for the next entry, or it is skipped. */

@@ -4,6 +4,7 @@
  * 9-byte footer {frames u32, descriptor u8, magic 0x8F92EAB1}, all little-endian.
  */
 import { ArchiveCorruptError } from './errors';
+import { MAX_FRAME_BYTES, MAX_FRAME_COMPRESSED_BYTES } from './limits';
 import type { RangeReader } from './RangeReader';
 
 export const SKIPPABLE_MAGIC = 0x184d2a5e;
@@ -73,9 +74,17 @@ export function parseSeekTable(tail: Buffer, archiveSize: number, archive?: stri
   const frames: SeekFrame[] = [];
   let c = 0;
   let d = 0;
+  // Readers allocate each frame's output (and read its input) by these sizes: cap them at what
+  // our writer can produce before anyone allocates, so a forged entry is a typed, permanent
+  // error and never a 4 GiB allocation (whose failure would look retryable).
+  const maxCompressed = Math.min(MAX_FRAME_COMPRESSED_BYTES, archiveSize - tableSize);
   for (let i = 0, p = start + 8; i < count; i++, p += entrySize) {
     const compressedSize = tail.readUInt32LE(p);
     const decompressedSize = tail.readUInt32LE(p + 4);
+    if (decompressedSize > MAX_FRAME_BYTES) bad(`frame ${i} claims ${decompressedSize} decompressed bytes, more than the ${MAX_FRAME_BYTES} a frame can hold`);
+    if (compressedSize > maxCompressed) {
+      bad(`frame ${i} claims ${compressedSize} compressed bytes, more than the ${maxCompressed} a frame can take${maxCompressed < MAX_FRAME_COMPRESSED_BYTES ? ' in this archive' : ''}`);
+    }
     const frame: SeekFrame = { compressedOffset: c, compressedSize, decompressedOffset: d, decompressedSize };
     if (entrySize === 12) frame.checksum = tail.readUInt32LE(p + 8);
     frames.push(frame);
