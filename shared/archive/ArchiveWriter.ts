@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, read, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { ArchiveWriterStateError, MemberSizeMismatchError } from './errors';
+import { ArchiveWriterStateError, DuplicateMemberError, MemberSizeMismatchError } from './errors';
 import { acquireFrameCompressor, prewarmFrameCompressor, releaseFrameCompressor, type FrameCompressor } from './FrameCompressor';
 import { FrameQueue } from './FrameQueue';
 import { MAX_FRAME_BYTES } from './limits';
@@ -106,6 +106,9 @@ export class ArchiveWriter {
   private readonly hashOnCompressor: boolean;
   private readonly created: Date;
   private readonly objects: ManifestObject[] = [];
+  /** Keys and relative keys added so far: each may appear once (see DuplicateMemberError). */
+  private readonly keys = new Set<string>();
+  private readonly relativeKeys = new Set<string>();
   private readonly skipped: { key: string; reason: string }[] = [];
   private readonly frames: FrameQueue;
   /** The frame being filled; buffers come from the compressor and go back to it. */
@@ -157,6 +160,10 @@ export class ArchiveWriter {
       validateMemberName(meta.relativeKey);
       validateMemberName(name);
       if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw new RangeError(`member ${meta.key}: bad size ${meta.size}`);
+      if (this.relativeKeys.has(meta.relativeKey)) throw new DuplicateMemberError(this.opts.archiveName, 'relative_key', meta.relativeKey);
+      if (this.keys.has(meta.key)) throw new DuplicateMemberError(this.opts.archiveName, 'key', meta.key);
+      this.relativeKeys.add(meta.relativeKey);
+      this.keys.add(meta.key);
       const lastModified = meta.lastModified === undefined ? undefined : new Date(meta.lastModified);
       const mtime = (lastModified ?? this.created).getTime() / 1000;
       const headerOffset = this.position;

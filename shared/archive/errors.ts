@@ -64,6 +64,18 @@ export class MemberSizeMismatchError extends ArchiveError {
   }
 }
 
+/** A second member with a key or relative key the archive already holds: every reader refuses such a manifest, so the writer does too. */
+export class DuplicateMemberError extends ArchiveError {
+  constructor(
+    readonly archive: string,
+    readonly field: 'key' | 'relative_key',
+    readonly value: string,
+  ) {
+    super(`${archive}: ${field} ${JSON.stringify(value)} is already in the archive`);
+    this.name = 'DuplicateMemberError';
+  }
+}
+
 /** The writer was used out of order (after finish, concurrently, or after an earlier failure). */
 export class ArchiveWriterStateError extends ArchiveError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -31,7 +31,25 @@ export function parseManifest(json: string, archive?: string): Manifest {
       `manifest does not match ${ARCHIVE_FORMAT}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
     );
   }
+  checkUnique(parsed.data, archive);
   return parsed.data;
+}
+
+/**
+ * Each object once: readers look members up by relative_key (one member name each) and the
+ * router and restores write by key, so a second entry would shadow or overwrite the first.
+ */
+function checkUnique(m: Manifest, archive: string | undefined): void {
+  for (const field of ['key', 'relative_key'] as const) {
+    const first = new Map<string, number>();
+    m.objects.forEach((o, i) => {
+      const j = first.get(o[field]);
+      if (j !== undefined) {
+        throw new ArchiveCorruptError({ archive, member: 'manifest.json', check: 'manifest' }, `manifest lists ${field} ${JSON.stringify(o[field])} twice (objects ${j} and ${i})`);
+      }
+      first.set(o[field], i);
+    });
+  }
 }
 
 /** Quick check: is this JSON text one of our manifests (vs. a user file that happens to be called manifest.json)? */

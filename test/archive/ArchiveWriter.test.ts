@@ -6,6 +6,7 @@ import {
   ArchiveReader,
   ArchiveWriter,
   ArchiveWriterStateError,
+  DuplicateMemberError,
   LocalFileRangeReader,
   MemberSizeMismatchError,
   readArchiveStream,
@@ -105,6 +106,22 @@ describe('Class: ArchiveWriter', () => {
       await expect(w1.addMember({ key: 'k', relativeKey: 'k', size: 3 }, Readable.from([Buffer.from('four')]))).rejects.toBeInstanceOf(MemberSizeMismatchError);
       await expect(w2.addMember({ key: 'k', relativeKey: 'k', size: 5 }, Readable.from([Buffer.from('four')]))).rejects.toThrow(/declared size 5/);
       await expect(w2.finish()).rejects.toBeInstanceOf(ArchiveWriterStateError);
+    });
+
+    it('refuses a second member with the same key or relative key (every reader would refuse the manifest)', async () => {
+      // Prepare
+      const mk = (): ArchiveWriter => new ArchiveWriter(new Writable({ write: (_c, _e, cb) => cb() }), { archiveName: 'x', source, threads: 0 });
+      const w1 = mk();
+      const w2 = mk();
+      await w1.addMember({ key: 'p/a', relativeKey: 'a', size: 1 }, Buffer.from('1'));
+      await w2.addMember({ key: 'p/a', relativeKey: 'a', size: 1 }, Buffer.from('1'));
+
+      // Act / Assess
+      await expect(w1.addMember({ key: 'p/other', relativeKey: 'a', size: 1 }, Buffer.from('2'))).rejects.toThrow(
+        new DuplicateMemberError('x', 'relative_key', 'a'),
+      );
+      await expect(w2.addMember({ key: 'p/a', relativeKey: 'b', size: 1 }, Buffer.from('2'))).rejects.toBeInstanceOf(DuplicateMemberError);
+      await expect(w1.finish()).rejects.toBeInstanceOf(ArchiveWriterStateError);
     });
 
     it('reads a { file } body straight into frames and detects a file that grew', async () => {

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArchiveCorruptError, ArchiveReader, LocalFileRangeReader, parseManifest, readArchiveStream, type Manifest, type ManifestObject } from '../../shared/archive';
+import { collect, craftArchive, tempDir } from './helpers';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A manifest for `members` laid out as craftArchive lays them out (one frame per member). */
+function manifestOf(members: { relativeKey: string; key?: string; data: Buffer }[]): Manifest {
+  let pos = 0;
+  const objects: ManifestObject[] = members.map((m) => {
+    const o: ManifestObject = {
+      key: m.key ?? `p/${m.relativeKey}`,
+      relative_key: m.relativeKey,
+      size: m.data.length,
+      sha256: sha(m.data),
+      metadata: {},
+      tags: {},
+      header_offset: pos,
+      offset: pos + 512,
+    };
+    pos += 512 + Math.ceil(m.data.length / 512) * 512;
+    return o;
+  });
+  return {
+    format: 'xregion-archive/1',
+    archive: 'dup.tar.zst',
+    created: new Date(0).toISOString(),
+    source: { region: 'us-east-1', bucket: 'src', prefix: 'p/' },
+    compression: { codec: 'zstd', level: 3, frame_target_bytes: 4194304 },
+    objects,
+    skipped: [],
+  };
+}
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+const A = Buffer.from('alpha');
+const B = Buffer.from('beta');
+
+describe('Manifest validation (shared by every reader)', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    t = tempDir();
+  });
+  afterAll(() => t.cleanup());
+
+  describe('an object listed twice', () => {
+    const cases: [string, Manifest][] = [
+      ['the same relative_key (and so the same member name)', manifestOf([{ relativeKey: 'a.txt', data: A }, { relativeKey: 'a.txt', key: 'p/other', data: B }])],
+      ['the same key under two relative keys', manifestOf([{ relativeKey: 'a.txt', data: A }, { relativeKey: 'b.txt', key: 'p/a.txt', data: B }])],
+    ];
+
+    it.each(cases)('parseManifest refuses %s', (_, m) => {
+      // Act
+      const err = thrown(() => parseManifest(JSON.stringify(m), 'dup.tar.zst'));
+
+      // Assess
+      expect(err).toBeInstanceOf(ArchiveCorruptError);
+      expect(err).toMatchObject({ archive: 'dup.tar.zst', member: 'manifest.json', check: 'manifest' });
+      expect((err as Error).message).toMatch(/lists (key|relative_key) "(p\/)?a\.txt" twice \(objects 0 and 1\)/);
+    });
+
+    it.each(cases)('ArchiveReader.readIndex and the sequential reader refuse %s', async (_, m) => {
+      // Prepare: distinct tar members (a duplicate tar member is refused on its own), the manifest as given
+      const path = join(t.dir, `dup-${m.objects[1]!.relative_key}.tar.zst`);
+      writeFileSync(path, craftArchive([{ name: 'objects/a.txt', data: A }, { name: 'objects/b.txt', data: B }], m));
+
+      // Act
+      const e1 = await rejection(new ArchiveReader(new LocalFileRangeReader(path), 'dup.tar.zst').readIndex());
+      const e2 = await rejection(
+        (async () => {
+          for await (const e of readArchiveStream(createReadStream(path), { archiveName: 'dup.tar.zst' })) await collect(e.body);
+        })(),
+      );
+
+      // Assess
+      for (const e of [e1, e2]) {
+        expect(e).toBeInstanceOf(ArchiveCorruptError);
+        expect(e).toMatchObject({ check: 'manifest', member: 'manifest.json' });
+        expect((e as Error).message).toMatch(/twice/);
+      }
+    });
+  });
+
+  it('distinct keys and relative keys pass', () => {
+    // Prepare
+    const m = manifestOf([{ relativeKey: 'a.txt', data: A }, { relativeKey: 'A.txt', data: B }, { relativeKey: 'a//b', data: B }, { relativeKey: 'a/b', data: B }]);
+
+    // Act
+    const parsed = parseManifest(JSON.stringify(m));
+
+    // Assess
+    expect(parsed.objects.map((o) => o.relative_key)).toEqual(['a.txt', 'A.txt', 'a//b', 'a/b']);
+  });
+});
