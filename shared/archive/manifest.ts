@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { ArchiveCorruptError } from './errors';
 import type { manifestObjectSchema, manifestSchema } from './manifestSchema';
+import { OBJECTS_PREFIX, validateMemberName } from './memberName';
 
 export const ARCHIVE_FORMAT = 'xregion-archive/1';
 
@@ -12,7 +13,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** Where the archived objects came from. */
 export type ArchiveSource = Manifest['source'];
 
-/** Parses and validates manifest JSON; throws ArchiveCorruptError (check 'manifest'). */
+/** Parses and validates manifest JSON; throws ArchiveCorruptError (check 'manifest'), or UnsafeMemberNameError for a name no reader may act on. */
 export function parseManifest(json: string, archive?: string): Manifest {
   let raw: unknown;
   try {
@@ -30,6 +31,11 @@ export function parseManifest(json: string, archive?: string): Manifest {
       { archive, member: 'manifest.json', check: 'manifest' },
       `manifest does not match ${ARCHIVE_FORMAT}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
     );
+  }
+  // Every reader parses here, so no caller can print, look up or extract a name it has not checked.
+  for (const o of parsed.data.objects) {
+    validateMemberName(OBJECTS_PREFIX + o.relative_key, archive);
+    validateMemberName(o.relative_key, archive);
   }
   checkUnique(parsed.data, archive);
   return parsed.data;

@@ -116,4 +116,18 @@ describe('CLI: xregion archive', () => {
     expect(r2.stderr).toMatch(/is a symlink/);
     expect(existsSync(join(outside, 'planted.txt'))).toBe(false);
   });
+
+  it('list refuses a manifest naming an unsafe member: one clear line, non-zero exit, nothing listed', () => {
+    // Prepare
+    const evil = join(t.dir, 'evil-list.tar.zst');
+    writeFileSync(evil, craftArchive([{ name: 'objects/ok.txt', data: Buffer.from('pwned') }], manifestFor('../../etc/cron.d/evil')));
+
+    // Act
+    const r = xregion(['list', evil]);
+
+    // Assess
+    expect(r.status).toBe(1);
+    expect(r.stdout.toString()).toBe('');
+    expect(r.stderr).toBe(`xregion: evil-list.tar.zst: unsafe member name "objects/../../etc/cron.d/evil": contains a '..' segment\n`);
+  });
 });

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArchiveCorruptError, ArchiveReader, LocalFileRangeReader, parseManifest, readArchiveStream, type Manifest, type ManifestObject } from '../../shared/archive';
+import {
+  ArchiveCorruptError,
+  ArchiveReader,
+  LocalFileRangeReader,
+  parseManifest,
+  readArchiveStream,
+  UnsafeMemberNameError,
+  type Manifest,
+  type ManifestObject,
+} from '../../shared/archive';
 import { collect, craftArchive, tempDir } from './helpers';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -94,6 +103,51 @@ describe('Manifest validation (shared by every reader)', () => {
         expect(e).toBeInstanceOf(ArchiveCorruptError);
         expect(e).toMatchObject({ check: 'manifest', member: 'manifest.json' });
         expect((e as Error).message).toMatch(/twice/);
+      }
+    });
+  });
+
+  describe('unsafe member names', () => {
+    const cases: [string, string, RegExp][] = [
+      ['../../etc/cron.d/x', 'objects/../../etc/cron.d/x', /contains a '\.\.' segment/],
+      ['a/../../x', 'objects/a/../../x', /contains a '\.\.' segment/],
+      ['/etc/passwd', '/etc/passwd', /absolute path/],
+      ['C:/x', 'C:/x', /absolute path/],
+      ['a\u0000b', 'objects/a\u0000b', /contains NUL/],
+      ['', '', /empty name/],
+    ];
+
+    it.each(cases)('parseManifest refuses relative_key %j', (relativeKey, name, reason) => {
+      // Prepare
+      const m = manifestOf([{ relativeKey: 'ok.txt', data: A }, { relativeKey, key: 'p/x', data: B }]);
+
+      // Act
+      const err = thrown(() => parseManifest(JSON.stringify(m), 'evil.tar.zst'));
+
+      // Assess
+      expect(err).toBeInstanceOf(UnsafeMemberNameError);
+      expect(err).toMatchObject({ archive: 'evil.tar.zst', memberName: name });
+      expect((err as Error).message).toMatch(reason);
+    });
+
+    it('ArchiveReader.readIndex and the sequential reader refuse a manifest naming an unsafe member even when the tar members are safe', async () => {
+      // Prepare
+      const m = manifestOf([{ relativeKey: 'a.txt', data: A }, { relativeKey: '../b.txt', key: 'p/b.txt', data: B }]);
+      const path = join(t.dir, 'unsafe-manifest.tar.zst');
+      writeFileSync(path, craftArchive([{ name: 'objects/a.txt', data: A }, { name: 'objects/b.txt', data: B }], m));
+
+      // Act
+      const e1 = await rejection(new ArchiveReader(new LocalFileRangeReader(path), 'unsafe.tar.zst').readIndex());
+      const e2 = await rejection(
+        (async () => {
+          for await (const e of readArchiveStream(createReadStream(path), { archiveName: 'unsafe.tar.zst' })) await collect(e.body);
+        })(),
+      );
+
+      // Assess
+      for (const e of [e1, e2]) {
+        expect(e).toBeInstanceOf(UnsafeMemberNameError);
+        expect(e).toMatchObject({ archive: 'unsafe.tar.zst', memberName: 'objects/../b.txt' });
       }
     });
   });
