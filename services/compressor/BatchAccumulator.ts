@@ -4,6 +4,7 @@
  */
 import { keyMatchesRule, ruleId, type ReplicationRule } from '../../shared/config';
 import type { S3EventRecord } from '../../shared/storage/s3Event';
+import { RECORDS_PREFIX } from '../../shared/topology';
 
 /** One object to archive, pinned to the version or ETag its event named. */
 export interface BatchItem {
@@ -12,6 +13,8 @@ export interface BatchItem {
   size: number;
   etag?: string;
   versionId?: string;
+  /** ISO time of the event that named this version (names the batch's archive deterministically). */
+  eventTime?: string;
 }
 
 /** A batch being filled or ready to archive. */
@@ -27,7 +30,7 @@ export interface Batch {
 export type AddOutcome = 'added' | 'duplicate' | 'outside-rule' | 'not-created';
 
 /** Keys under this prefix are xregion's own bookkeeping (drive-ingest state and run records), never archived. */
-export const INTERNAL_PREFIX = '_xregion/';
+export const INTERNAL_PREFIX = RECORDS_PREFIX;
 
 /** Identity of one object version, for de-duplicating repeated events. */
 export const itemIdentity = (r: { bucket: string; key: string; etag?: string; versionId?: string }) =>
@@ -57,7 +60,7 @@ export class BatchAccumulator {
     const itemId = itemIdentity(record);
     if (slot.seen.has(itemId)) return { outcome: 'duplicate', batch: slot.batch };
     slot.seen.add(itemId);
-    slot.batch.items.push({ bucket: record.bucket, key: record.key, size: record.size ?? 0, etag: record.etag, versionId: record.versionId });
+    slot.batch.items.push({ bucket: record.bucket, key: record.key, size: record.size ?? 0, etag: record.etag, versionId: record.versionId, eventTime: record.eventTime });
     slot.batch.bytes += record.size ?? 0;
     const { max_objects, max_bytes } = rule.source.batch;
     if (slot.batch.items.length >= max_objects || slot.batch.bytes >= max_bytes) {

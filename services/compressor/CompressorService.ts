@@ -1,14 +1,15 @@
 /**
  * The compressor (source region): turns S3 ObjectCreated events into batched, seekable
- * archives in the staging bucket. A message is deleted only after every batch holding one of
- * its records has been uploaded; a failure leaves its messages for redelivery and, after
- * maxReceiveCount, the dead-letter queue.
+ * archives in the outbox. A message is held (heartbeated by the QueueConsumer) until every batch
+ * holding one of its records has been uploaded, then deleted; a failure leaves its messages for
+ * redelivery and, after maxReceiveCount, the dead-letter queue. A batch one of whose messages was
+ * lost to another worker (stale receipt) is abandoned: its messages redeliver.
  */
 import type { ReplicationRule } from '../../shared/config';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
-import type { Queue, QueueMessage } from '../../shared/queue/port';
-import { startVisibilityHeartbeat } from '../../shared/queue/visibilityHeartbeat';
-import { parseS3Event } from '../../shared/storage/s3Event';
+import type { Queue } from '../../shared/queue/port';
+import { QueueConsumer, type HeldMessage, type Settlement } from '../../shared/queue/QueueConsumer';
+import { parseS3Event, type S3EventRecord } from '../../shared/storage/s3Event';
 import type { ObjectStore } from '../../shared/storage/port';
 import { BatchAccumulator, itemIdentity, type Batch } from './BatchAccumulator';
 import { writeBatchArchive, type BatchArchiveResult } from './writeBatchArchive';
@@ -46,88 +47,95 @@ export class CompressorService {
   /** receipt handle → batches still holding one of its records */
   private readonly holders = new Map<string, Set<Batch>>();
   private readonly recent = new Set<string>();
-  private readonly visibility: number;
+  private readonly consumer: QueueConsumer<S3EventRecord[] | 'test-event'>;
+  /** receipt handle → its message's abort signal (aborted when the receipt went stale) */
+  private readonly signals = new Map<string, AbortSignal>();
   private readonly now: () => number;
   readonly archived: ArchivedBatch[] = [];
   failures = 0;
 
   constructor(private readonly opts: CompressorServiceOptions) {
     this.accumulator = new BatchAccumulator(opts.rules);
-    this.visibility = opts.visibilityTimeoutSeconds ?? 300;
+    this.consumer = new QueueConsumer({
+      queue: opts.queue,
+      parse: parseS3Event,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 300,
+      logger: opts.logger,
+      metrics: opts.metrics,
+    });
     this.now = opts.now ?? Date.now;
   }
 
   /** Runs until the signal aborts (ECS SIGTERM). Open batches are abandoned: their messages redeliver. */
   async run(signal: AbortSignal): Promise<void> {
-    const stopHeartbeat = this.startHeartbeat();
     try {
       while (!signal.aborted) await this.step(this.opts.waitSeconds ?? 20);
     } finally {
-      stopHeartbeat();
+      this.consumer.close();
     }
   }
 
   /** Processes until the queue is empty and no batch is open; returns the batches archived. */
   async drain(): Promise<ArchivedBatch[]> {
-    const stopHeartbeat = this.startHeartbeat();
     const start = this.archived.length;
-    try {
-      for (;;) {
-        const received = await this.step(this.opts.waitSeconds ?? 1);
-        if (received === 0 && this.accumulator.size === 0) break;
-      }
-    } finally {
-      stopHeartbeat();
+    for (;;) {
+      const received = await this.step(this.opts.waitSeconds ?? 1);
+      if (received === 0 && this.accumulator.size === 0) break;
     }
     return this.archived.slice(start);
+  }
+
+  /** Messages whose receipt went stale while this compressor held them. */
+  get staleReceipts(): number {
+    return this.consumer.staleReceipts;
   }
 
   /** One receive + whatever batches became due; returns the number of messages received. */
   private async step(maxWait: number): Promise<number> {
     const untilDeadline = this.accumulator.msUntilNextDeadline(this.now());
     const wait = untilDeadline === undefined ? maxWait : Math.min(maxWait, Math.ceil(untilDeadline / 1000));
-    const messages = await this.opts.queue.receive({ maxMessages: 10, waitSeconds: wait, visibilityTimeoutSeconds: this.visibility });
-    const ack: string[] = [];
-    for (const m of messages) if (this.accept(m)) ack.push(m.receiptHandle);
-    if (ack.length) await this.opts.queue.deleteBatch(ack);
+    const received = await this.consumer.poll(wait, async (m) => this.accept(m));
 
     const due = this.accumulator.takeDue(this.now());
-    if (messages.length === 0 && this.opts.flushWhenIdle) due.push(...this.accumulator.takeAll());
+    if (received === 0 && this.opts.flushWhenIdle) due.push(...this.accumulator.takeAll());
     for (const batch of due) await this.process(batch);
-    return messages.length;
+    return received;
   }
 
-  /** Files a message's records into batches; true when it can be acknowledged right away. */
-  private accept(message: QueueMessage): boolean {
-    let records;
-    try {
-      records = parseS3Event(message.body);
-    } catch (err) {
-      // Left unacknowledged: after maxReceiveCount it moves to the dead-letter queue, where the alarm fires.
-      this.opts.logger.error('malformed queue message', { messageId: message.id, receiveCount: message.receiveCount, error: (err as Error).message });
-      this.opts.metrics.add('Failures', 'Count', 1, { reason: 'MalformedMessage' });
-      return false;
-    }
-    if (records === 'test-event') return true;
+  /** Files a message's records into batches: 'ack' when nothing of it is left to archive, else 'hold' until its batches are uploaded. */
+  private accept(message: HeldMessage<S3EventRecord[] | 'test-event'>): Settlement {
+    const records = message.record;
+    if (records === 'test-event') return 'ack';
+    const receipt = message.message.receiptHandle;
     const held = new Set<Batch>();
     for (const record of records) {
       if (this.recent.has(itemIdentity(record))) continue;
-      const { outcome, batch } = this.accumulator.add(record, message.receiptHandle, this.now());
+      const { outcome, batch } = this.accumulator.add(record, receipt, this.now());
       if (batch) held.add(batch);
       else if (outcome === 'outside-rule') this.opts.logger.debug('event outside every rule', { bucket: record.bucket, key: record.key });
     }
-    if (held.size === 0) return true;
-    const set = this.holders.get(message.receiptHandle) ?? new Set<Batch>();
+    if (held.size === 0) return 'ack';
+    const set = this.holders.get(receipt) ?? new Set<Batch>();
     for (const b of held) set.add(b);
-    this.holders.set(message.receiptHandle, set);
-    return false;
+    this.holders.set(receipt, set);
+    this.signals.set(receipt, message.signal);
+    return 'hold';
   }
 
   private async process(batch: Batch): Promise<void> {
     const started = this.now();
     const { metrics, logger } = this.opts;
+    // A message of this batch went to another worker: it will archive the batch's objects again, so this copy is abandoned.
+    const signals = [...batch.receipts].map((r) => this.signals.get(r)).filter((x): x is AbortSignal => x !== undefined);
+    const lost = signals.some((x) => x.aborted) || [...batch.receipts].some((r) => !this.consumer.holds(r));
+    if (lost) {
+      logger.warn('batch abandoned: one of its messages was lost to another worker', { rule: batch.rule.source.bucket, objects: batch.items.length });
+      await this.release(batch, false);
+      return;
+    }
     try {
       const result = await writeBatchArchive(batch, {
+        signal: AbortSignal.any(signals),
         source: this.opts.source,
         staging: this.opts.staging,
         stagingBucket: this.opts.stagingBucket,
@@ -144,7 +152,8 @@ export class CompressorService {
       if (result.bytesOut > 0) metrics.add('CompressionRatio', 'None', result.bytesIn / result.bytesOut);
       metrics.add('BatchDuration', 'Milliseconds', durationMs);
       metrics.flush();
-      logger.info('batch archived', { archive: result.stagingKey, objects, skipped: result.skipped.length, bytesIn: result.bytesIn, bytesOut: result.bytesOut, durationMs });
+      if (result.alreadyUploaded) logger.info('batch was uploaded before (batch record): acknowledging its messages', { archive: result.stagingKey });
+      else logger.info('batch archived', { archive: result.stagingKey, objects, skipped: result.skipped.length, bytesIn: result.bytesIn, bytesOut: result.bytesOut, durationMs });
       for (const item of batch.items) this.remember(itemIdentity(item));
       await this.release(batch, true);
     } catch (err) {
@@ -157,33 +166,33 @@ export class CompressorService {
     }
   }
 
-  /** Drops the batch from its messages; deletes the ones no batch holds any more. */
+  /** Drops the batch from its messages; acknowledges the ones no batch holds any more, or (on failure) lets them redeliver. */
   private async release(batch: Batch, succeeded: boolean): Promise<void> {
     const done: string[] = [];
     for (const receipt of batch.receipts) {
       const set = this.holders.get(receipt);
       if (!set) continue;
       if (!succeeded) {
-        this.holders.delete(receipt); // stop extending: let it become visible again for a retry
+        this.forget(receipt);
+        this.consumer.release(receipt); // stop extending: let it become visible again for a retry
         continue;
       }
       set.delete(batch);
       if (set.size === 0) {
-        this.holders.delete(receipt);
+        this.forget(receipt);
         done.push(receipt);
       }
     }
-    if (done.length) await this.opts.queue.deleteBatch(done);
+    await this.consumer.ack(done);
+  }
+
+  private forget(receipt: string): void {
+    this.holders.delete(receipt);
+    this.signals.delete(receipt);
   }
 
   private remember(id: string): void {
     if (this.recent.size >= RECENT_LIMIT) this.recent.delete(this.recent.values().next().value as string);
     this.recent.add(id);
-  }
-
-  private startHeartbeat(): () => void {
-    return startVisibilityHeartbeat(this.opts.queue, () => this.holders.keys(), this.visibility, (err) =>
-      this.opts.logger.warn('could not extend message visibility', { error: err.message }),
-    );
   }
 }

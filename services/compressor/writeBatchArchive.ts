@@ -3,14 +3,14 @@
  * into a (multipart) upload to the staging bucket. Objects are opened up to 32 ahead so per-object
  * latency overlaps; memory stays bounded by that window (each open stream buffers at most 64 KiB).
  */
-import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { ArchiveWriter, ARCHIVE_FORMAT, OBJECTS_PREFIX, validateMemberName, type Manifest } from '../../shared/archive';
-import { archiveName, archiveStagingKey, ruleId } from '../../shared/config';
+import { archiveStagingKey, ruleId } from '../../shared/config';
 import { NoSuchObjectError, PreconditionFailedError } from '../../shared/storage/errors';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import type { Batch, BatchItem } from './BatchAccumulator';
+import { batchArchiveName, BatchRecords } from './BatchRecords';
 
 export interface WriteBatchDeps {
   source: ObjectStore;
@@ -21,6 +21,8 @@ export interface WriteBatchDeps {
   now?: () => Date;
   /** Objects opened ahead of the one being archived (default 32: per-object latency, not bandwidth, bounds small objects). */
   readAhead?: number;
+  /** Aborts the archive (and its upload) when the batch's messages were lost to another worker. */
+  signal?: AbortSignal;
 }
 
 export interface BatchArchiveResult {
@@ -30,6 +32,8 @@ export interface BatchArchiveResult {
   skipped: { key: string; reason: string }[];
   bytesIn: number;
   bytesOut: number;
+  /** True when a batch record showed this batch's archive was already uploaded (nothing written). */
+  alreadyUploaded?: boolean;
 }
 
 type Resolved = { item: BatchItem; info: ObjectInfo; relativeKey: string } | { item: BatchItem; skip: string };
@@ -69,6 +73,18 @@ async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved
   );
 }
 
+/** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
+async function uploadedBefore(deps: WriteBatchDeps, stagingKey: string, records: BatchRecords): Promise<boolean> {
+  try {
+    const info = await deps.staging.head(deps.stagingBucket, stagingKey);
+    await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag);
+    return true;
+  } catch (err) {
+    if (err instanceof NoSuchObjectError) return false;
+    throw err;
+  }
+}
+
 /** Writes the batch's archive to staging; resolves only after the upload completed. */
 export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Promise<BatchArchiveResult> {
   const { rule } = batch;
@@ -78,8 +94,12 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
   if (present.length === 0) return { skipped, bytesIn: 0, bytesOut: 0 };
 
   const created = (deps.now ?? (() => new Date()))();
-  const name = archiveName(created.getTime(), randomBytes(4).toString('hex'));
+  const name = batchArchiveName(batch, created.getTime());
   const stagingKey = archiveStagingKey(rule, name);
+  const records = new BatchRecords(deps.staging, deps.stagingBucket);
+  // The same events came back after an upload that was never acknowledged: nothing to write again.
+  if ((await records.read(stagingKey)) || (await uploadedBefore(deps, stagingKey, records))) return { stagingKey, skipped, bytesIn: 0, bytesOut: 0, alreadyUploaded: true };
+  deps.signal?.throwIfAborted();
   const uncompressed = present.reduce((sum, r) => sum + r.info.size, 0);
 
   const body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
@@ -118,6 +138,7 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
   const inflight: Promise<Readable | { skip: string }>[] = [];
   try {
     for (let i = 0; i < present.length; i++) {
+      deps.signal?.throwIfAborted();
       while (inflight.length < readAhead && i + inflight.length < present.length) inflight.push(open(present[i + inflight.length]));
       const r = present[i];
       const got = await inflight.shift()!;
@@ -143,7 +164,8 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
       );
     }
     const manifest = await writer.finish();
-    await upload;
+    const uploaded = await upload;
+    await records.write(stagingKey, manifest.objects.length, uploaded.etag);
     return { stagingKey, manifest, skipped, bytesIn: writer.stats.bytesIn, bytesOut: writer.stats.bytesOut };
   } catch (err) {
     // Release read-ahead streams and abort the upload so no partial archive becomes visible.

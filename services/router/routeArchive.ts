@@ -6,7 +6,10 @@
  * 3. normal destinations: one streaming pass writing each object to its original key, each
  *    put committing only if its sha256 matches; objects already there with the same sha256 are
  *    skipped (a redelivered archive adds no versions);
- * 4. backup destinations: server-side copy of the archive, then the catalog JSONL.
+ * 4. backup destinations: server-side copy of the archive, then the catalog JSONL. The copy
+ *    carries the staged archive's ETag in `xregion-archive-etag`, so a redelivery finds it and
+ *    adds no version whatever the archive's size (a multipart upload records no sha256);
+ * 5. after each destination commits, `onDelivered` (the router writes its delivery record).
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -16,7 +19,7 @@ import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, 
 import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
 import type { Destination, ReplicationRule } from '../../shared/config';
 import { NoSuchObjectError } from '../../shared/storage/errors';
-import type { ObjectStore } from '../../shared/storage/port';
+import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
 
 export interface RouteDeps {
@@ -29,11 +32,19 @@ export interface RouteDeps {
   region: string;
   /** Every destination bucket of the rule, for the catalog's target_buckets column. */
   allTargetBuckets: readonly string[];
+  /** Called once a destination holds the archive (normal: every object; backup: archive and catalog rows). */
+  onDelivered?: (result: DestinationResult) => Promise<void>;
 }
+
+/** User metadata on a backup copy: the ETag of the staged archive it was copied from. */
+export const ARCHIVE_ETAG_METADATA_KEY = 'xregion-archive-etag';
 
 export interface DestinationResult {
   bucket: string;
   mode: 'backup' | 'normal';
+  /** Backup destinations: the archive's key there and its catalog file. */
+  backupKey?: string;
+  catalogKey?: string;
   objectsWritten: number;
   objectsUnchanged: number;
   bytesWritten: number;
@@ -47,15 +58,26 @@ export interface RouteResult {
   catalogKey?: string;
 }
 
-/** The sha256 a store recorded for an object, or undefined when absent. */
-async function storedSha256(store: ObjectStore, bucket: string, key: string): Promise<string | undefined> {
+/** HEAD of an object, or undefined when absent. */
+async function headOrUndefined(store: ObjectStore, bucket: string, key: string): Promise<ObjectInfo | undefined> {
   try {
-    const info = await store.head(bucket, key);
-    return info.sha256;
+    return await store.head(bucket, key);
   } catch (err) {
     if (err instanceof NoSuchObjectError) return undefined;
     throw err;
   }
+}
+
+/** The sha256 a store recorded for an object, or undefined when absent. */
+async function storedSha256(store: ObjectStore, bucket: string, key: string): Promise<string | undefined> {
+  return (await headOrUndefined(store, bucket, key))?.sha256;
+}
+
+/** True when a backup destination already holds a copy of exactly this staged archive. */
+function isCopyOf(copy: ObjectInfo | undefined, staged: ObjectInfo): boolean {
+  if (!copy || copy.size !== staged.size) return false;
+  if (copy.metadata[ARCHIVE_ETAG_METADATA_KEY] === staged.etag) return true;
+  return staged.sha256 !== undefined && copy.sha256 === staged.sha256;
 }
 
 /** Throws ArchiveCorruptError/UnsafeMemberNameError if the manifest names anything unsafe or inconsistent. */
@@ -141,6 +163,16 @@ async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: st
   const pending = new Set<Promise<void>>();
   let failure: unknown;
   const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  try {
+    await writeMembers();
+  } finally {
+    // Whatever happened, no put of this delivery runs on after it returns or throws.
+    await Promise.allSettled(pending);
+  }
+  if (failure) throw failure;
+  return [...results.values()];
+
+  async function writeMembers(): Promise<void> {
   for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
     if (failure) throw failure;
     const o = entry.expected;
@@ -165,12 +197,50 @@ async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: st
     const tracked = write.finally(() => pending.delete(tracked));
     pending.add(tracked);
   }
-  await Promise.all(pending);
-  if (failure) throw failure;
-  return [...results.values()];
+  }
 }
 
-/** Routes one archive; throws ArchiveCorruptError/UnsafeMemberNameError for quarantine, anything else for retry. */
+/** Copies the archive to each backup destination that lacks it, then writes its catalog rows; one result per destination. */
+async function deliverBackups(rule: ReplicationRule, archiveKey: string, versionId: string | undefined, manifest: Manifest, backups: readonly Destination[], deps: RouteDeps): Promise<DestinationResult[]> {
+  if (!deps.catalog) throw new Error(`rule ${rule.source.bucket}/${rule.source.prefix_filter} has a backup destination in ${deps.region} but no catalog bucket is configured`);
+  const catalogStore = deps.catalog;
+  const staged = await deps.staging.head(deps.stagingBucket, archiveKey, { versionId });
+  const backupKey = `${rule.source.prefix_filter}${manifest.archive}`;
+  // One catalog file per archive per region, at a deterministic key: a redelivery finds identical rows and writes nothing.
+  const key = catalogKey(manifest.source.bucket, manifest.source.prefix, new Date(manifest.created), manifest.archive);
+  const text = Buffer.from(toJsonl(catalogRows(manifest, { backupRegion: deps.region, archiveKey: backupKey, targetBuckets: deps.allTargetBuckets })));
+  const sha = createHash('sha256').update(text).digest('hex');
+  const out: DestinationResult[] = [];
+  for (const d of backups) {
+    const already = isCopyOf(await headOrUndefined(deps.destinations, d.bucket, backupKey), staged);
+    // copy() reports the size it wrote: no HEAD of the new copy is needed.
+    const bytes = already
+      ? 0
+      : (
+          await deps.destinations.copy(
+            { bucket: deps.stagingBucket, key: archiveKey, versionId },
+            { bucket: d.bucket, key: backupKey },
+            {
+              storageClass: d.storage_class,
+              kmsKeyId: d.kms_key_arn || undefined,
+              replaceMetadata: true,
+              contentType: staged.contentType,
+              metadata: { ...staged.metadata, [ARCHIVE_ETAG_METADATA_KEY]: staged.etag },
+            },
+          )
+        ).size;
+    if ((await storedSha256(catalogStore.store, catalogStore.bucket, key)) !== sha) {
+      await catalogStore.store.put(catalogStore.bucket, key, text, { contentType: 'application/x-ndjson', sha256: sha, size: text.length });
+    }
+    const n = manifest.objects.length;
+    const result: DestinationResult = { bucket: d.bucket, mode: 'backup', backupKey, catalogKey: key, objectsWritten: already ? 0 : n, objectsUnchanged: already ? n : 0, bytesWritten: bytes };
+    await deps.onDelivered?.(result);
+    out.push(result);
+  }
+  return out;
+}
+
+/** Routes one archive to the rule's destinations given; throws ArchiveCorruptError/UnsafeMemberNameError for quarantine, anything else for retry. */
 export async function routeArchive(rule: ReplicationRule, archiveKey: string, versionId: string | undefined, deps: RouteDeps): Promise<RouteResult> {
   const reader = new ArchiveReader(new S3RangeReader(deps.staging, deps.stagingBucket, archiveKey, { versionId }));
   const { manifest } = await reader.readIndex();
@@ -179,38 +249,14 @@ export async function routeArchive(rule: ReplicationRule, archiveKey: string, ve
 
   const normal = rule.destinations.filter((d) => !d.backup);
   const backups = rule.destinations.filter((d) => d.backup);
-  const destinations: DestinationResult[] = normal.length ? await unpackToNormal(deps, archiveKey, versionId, manifest, normal) : [];
-
-  const archiveSha = backups.length ? await storedSha256(deps.staging, deps.stagingBucket, archiveKey) : undefined;
-  const backupKey = `${rule.source.prefix_filter}${manifest.archive}`;
-  for (const d of backups) {
-    const already = archiveSha !== undefined && (await storedSha256(deps.destinations, d.bucket, backupKey)) === archiveSha;
-    // copy() reports the size it wrote: no HEAD of the new copy is needed.
-    const bytes = already
-      ? 0
-      : (
-          await deps.destinations.copy(
-            { bucket: deps.stagingBucket, key: archiveKey, versionId },
-            { bucket: d.bucket, key: backupKey },
-            { storageClass: d.storage_class, kmsKeyId: d.kms_key_arn || undefined },
-          )
-        ).size;
-    destinations.push({ bucket: d.bucket, mode: 'backup', objectsWritten: already ? 0 : manifest.objects.length, objectsUnchanged: already ? manifest.objects.length : 0, bytesWritten: bytes });
-  }
-
-  let rows = 0;
-  let key: string | undefined;
-  if (backups.length) {
-    if (!deps.catalog) throw new Error(`rule ${rule.source.bucket}/${rule.source.prefix_filter} has a backup destination in ${deps.region} but no catalog bucket is configured`);
-    // One catalog file per archive per region, at a deterministic key: a redelivery overwrites it with identical rows.
-    key = catalogKey(manifest.source.bucket, manifest.source.prefix, new Date(manifest.created), manifest.archive);
-    const catalog = catalogRows(manifest, { backupRegion: deps.region, archiveKey: backupKey, targetBuckets: deps.allTargetBuckets });
-    const text = Buffer.from(toJsonl(catalog));
-    const sha = createHash('sha256').update(text).digest('hex');
-    if ((await storedSha256(deps.catalog.store, deps.catalog.bucket, key)) !== sha) {
-      await deps.catalog.store.put(deps.catalog.bucket, key, text, { contentType: 'application/x-ndjson', sha256: sha, size: text.length });
+  const destinations: DestinationResult[] = [];
+  if (normal.length) {
+    for (const r of await unpackToNormal(deps, archiveKey, versionId, manifest, normal)) {
+      await deps.onDelivered?.(r);
+      destinations.push(r);
     }
-    rows = catalog.length;
   }
-  return { archiveKey, manifest, destinations, catalogRows: rows, catalogKey: key };
+  if (backups.length) destinations.push(...(await deliverBackups(rule, archiveKey, versionId, manifest, backups, deps)));
+  const catalog = destinations.find((d) => d.catalogKey);
+  return { archiveKey, manifest, destinations, catalogRows: catalog ? manifest.objects.length : 0, catalogKey: catalog?.catalogKey };
 }

@@ -1,4 +1,5 @@
-/** Names and relations derived from a Config: regions, rule ids, staging bucket and archive keys. */
+/** Relations derived from a Config: regions, rule ids and archive keys (bucket and queue names: shared/topology). */
+import { stagingPrefix } from '../topology/names';
 import type { Config, ReplicationRule } from './schema';
 
 /** A stable, human-readable id for a rule: its source bucket and prefix. */
@@ -18,11 +19,6 @@ export function targetRegions(config: Config): string[] {
   return [...new Set(config.replication_configuration.flatMap((r) => r.destinations.map((d) => d.region)))].sort();
 }
 
-/** The deterministic staging bucket name of one region of one deployment. */
-export function stagingBucketName(stackName: string, account: string, region: string): string {
-  return `${stackName}-${account}-${region}-staging`;
-}
-
 /** True when the key falls under the rule's prefix and suffix filters. */
 export function keyMatchesRule(rule: ReplicationRule, key: string): boolean {
   return key.startsWith(rule.source.prefix_filter) && key.endsWith(rule.source.suffix_filter);
@@ -30,8 +26,7 @@ export function keyMatchesRule(rule: ReplicationRule, key: string): boolean {
 
 /** Staging key of an archive: `{source_bucket}/{prefix_filter}backup_{epoch_ms}_{batch_id}.tar.zst`. */
 export function archiveStagingKey(rule: ReplicationRule, archiveName: string): string {
-  const prefix = rule.source.prefix_filter.replace(/^\/+/, '');
-  return `${rule.source.bucket}/${prefix}${archiveName}`.replace(/\/{2,}/g, '/');
+  return `${stagingPrefix(rule)}${archiveName}`;
 }
 
 /** Archive file name: `backup_{epoch_ms}_{batch_id}.tar.zst`. */

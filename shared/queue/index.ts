@@ -8,4 +8,5 @@ export * from './errors';
 export { createQueue, type QueueConfig } from './factory';
 export { SqsQueue, createSqsClient, type SqsQueueConfig } from './sqs/SqsQueue';
 export { LocalQueue, type LocalQueueConfig } from './local/LocalQueue';
-export { startVisibilityHeartbeat } from './visibilityHeartbeat';
+export { QueueConsumer, type HeldMessage, type QueueConsumerOptions, type Settlement } from './QueueConsumer';
+export { classifyFailure, type FailureKind } from './failures';

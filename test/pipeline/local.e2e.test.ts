@@ -42,8 +42,13 @@ describe('Class: LocalAppliance (embedded default, end to end)', () => {
       expect(run.quarantined).toEqual([]);
       expect(appliance.failures).toBe(0);
       await assertDelivered(where(appliance));
-      expect(await listKeys(appliance, SOURCE.region, appliance.topology.stagingBucket(SOURCE.region))).toEqual([]);
-      expect(await listKeys(appliance, BACKUP.region, appliance.topology.stagingBucket(BACKUP.region))).toEqual([]);
+      // No archive is left in the outbox or in staging; what stays is the evidence: a batch record per archive and a delivery record per destination.
+      const outbox = await listKeys(appliance, SOURCE.region, appliance.topology.outboxBucket(SOURCE.region));
+      const staging = await listKeys(appliance, BACKUP.region, appliance.topology.stagingBucket(BACKUP.region));
+      expect(outbox.filter((k) => !k.startsWith('_xregion/batches/'))).toEqual([]);
+      expect(staging.filter((k) => !k.startsWith('_xregion/deliveries/'))).toEqual([]);
+      expect(outbox.length).toBe(run.archived.length);
+      expect(staging.length).toBe(run.archived.length); // one destination in this region
     } finally {
       cleanup();
     }
@@ -56,7 +61,7 @@ describe('Class: LocalAppliance (embedded default, end to end)', () => {
       await appliance.init();
       await appliance.cycle(); // consumes the s3:TestEvent sent when the notification was configured
       await putTestObjects(appliance.topology.store(SOURCE.region), SOURCE.bucket);
-      const queue = appliance.topology.queue('compressor', SOURCE.region).queue;
+      const queue = appliance.topology.queue(appliance.topology.compressorPlans[0]!.queue, 'compressor').queue;
       const realDelete = queue.deleteBatch.bind(queue);
       queue.deleteBatch = async () => {
         throw new Error('simulated crash before acknowledgement');
@@ -89,12 +94,12 @@ describe('Class: LocalAppliance (embedded default, end to end)', () => {
       await appliance.init();
       const t = appliance.topology;
       await putTestObjects(t.store(SOURCE.region), SOURCE.bucket, TEST_OBJECTS.slice(0, 3));
-      const [batch] = await appliance.compressors.get(SOURCE.region)!.drain();
+      const [batch] = await [...appliance.compressors.values()][0]!.drain();
       const src = t.store(SOURCE.region);
-      const { body } = await src.get(t.stagingBucket(SOURCE.region), batch.stagingKey!);
+      const { body } = await src.get(t.outboxBucket(SOURCE.region), batch.stagingKey!);
       const bytes = Buffer.concat(await body.toArray());
       bytes[200] ^= 0xff;
-      await src.delete(t.stagingBucket(SOURCE.region), batch.stagingKey!);
+      await src.delete(t.outboxBucket(SOURCE.region), batch.stagingKey!);
       for (const region of [BACKUP.region, NORMAL.region]) await t.store(region).put(t.stagingBucket(region), batch.stagingKey!, bytes);
       // Act
       const run = await appliance.runUntilIdle();

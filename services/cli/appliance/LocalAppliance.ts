@@ -1,16 +1,20 @@
 /**
  * The embedded default: the same compressor and router classes that run on ECS, wired to
- * local adapters (a folder per region, persisted in-process queues) plus the local replicator.
- * `runUntilIdle()` drives every service until no work is left; on a crash, a restart resumes
- * from the persisted queues and the idempotent router.
+ * local adapters (a folder per region, persisted in-process queues) plus the local replicator,
+ * all as the topology model names them. `runUntilIdle()` drives every service until no work is
+ * left; on a crash, a restart resumes from the persisted queues, the batch and delivery records
+ * and the start-up scan of the source buckets.
  */
-import { sourceRegions, targetRegions, type Config } from '../../../shared/config';
+import type { Config } from '../../../shared/config';
+import { LocalReplicator } from '../../../shared/replication';
 import { createLogger, InMemoryMetrics, type ServiceLogger } from '../../../shared/observability';
 import { CompressorService, type ArchivedBatch } from '../../compressor/CompressorService';
 import { RouterService, type QuarantinedArchive } from '../../router/RouterService';
 import type { RouteResult } from '../../router/routeArchive';
-import { LocalReplicator } from './LocalReplicator';
 import { LocalTopology } from './LocalTopology';
+
+/** Default settle time of files dropped into a source bucket: a copy that paused for less is not announced half-written. */
+export const DEFAULT_SETTLE_MS = 2000;
 
 export interface ApplianceOptions {
   config: Config;
@@ -18,6 +22,10 @@ export interface ApplianceOptions {
   logger?: ServiceLogger;
   /** Clock of the compressors (archive creation time); tests pin it to a date. */
   now?: () => number;
+  /** fsync object commits and queue files (default true: a power loss loses nothing acknowledged). */
+  fsync?: boolean;
+  /** A file dropped into a source bucket is announced once its size and mtime were stable this long (default 2 s). */
+  settleMs?: number;
 }
 
 export interface CycleResult {
@@ -31,25 +39,28 @@ export class LocalAppliance {
   readonly topology: LocalTopology;
   readonly metrics = new InMemoryMetrics();
   readonly replicator: LocalReplicator;
+  /** Compressors by queue name (one per rule), routers by region. */
   readonly compressors = new Map<string, CompressorService>();
   readonly routers = new Map<string, RouterService>();
+  private readonly settleMs: number;
 
   constructor(opts: ApplianceOptions) {
     const config: Config = opts.config;
-    this.topology = new LocalTopology(config, opts.dataDir);
-    this.replicator = new LocalReplicator(this.topology);
+    this.topology = new LocalTopology(config, opts.dataDir, { fsync: opts.fsync ?? true });
+    this.replicator = new LocalReplicator(this.topology.model, (region) => this.topology.store(region));
+    this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     const logger = opts.logger ?? createLogger('appliance', 'WARN');
-    for (const region of sourceRegions(config)) {
-      const store = this.topology.store(region);
+    for (const plan of this.topology.compressorPlans) {
+      const store = this.topology.store(plan.region);
       this.compressors.set(
-        region,
+        plan.queue.name,
         new CompressorService({
-          queue: this.topology.queue('compressor', region).queue,
+          queue: this.topology.queue(plan.queue, 'compressor').queue,
           source: store,
           staging: store,
-          stagingBucket: this.topology.stagingBucket(region),
-          rules: config.replication_configuration.filter((r) => r.source.region === region),
-          region,
+          stagingBucket: plan.outbox,
+          rules: [plan.rule],
+          region: plan.region,
           metrics: this.metrics,
           logger,
           waitSeconds: 0.05,
@@ -58,18 +69,18 @@ export class LocalAppliance {
         }),
       );
     }
-    for (const region of targetRegions(config)) {
-      const store = this.topology.store(region);
+    for (const plan of this.topology.routerPlans) {
+      const store = this.topology.store(plan.region);
       this.routers.set(
-        region,
+        plan.region,
         new RouterService({
-          queue: this.topology.queue('router', region).queue,
+          queue: this.topology.queue(plan.queue, 'router').queue,
           staging: store,
-          stagingBucket: this.topology.stagingBucket(region),
+          stagingBucket: plan.staging,
           destinations: store,
-          catalog: this.topology.hasBackupDestination(region) ? { store, bucket: this.topology.catalogBucket(region) } : undefined,
-          config,
-          region,
+          catalog: plan.catalog ? { store, bucket: plan.catalog } : undefined,
+          config: { ...config, replication_configuration: plan.rules },
+          region: plan.region,
           metrics: this.metrics,
           logger,
           waitSeconds: 0.05,
@@ -82,16 +93,32 @@ export class LocalAppliance {
     return this.topology.config;
   }
 
-  /** Creates buckets and notifications. */
+  /**
+   * Creates buckets and notifications, sweeps temp files a killed run left, and announces every
+   * file in a source bucket whose event was never queued (files placed there before `start`,
+   * or a kill between a commit and its event).
+   */
   async init(): Promise<void> {
     await this.topology.init();
+    for (const region of this.topology.model.regions) await this.topology.store(region.region).removeStaleTempFiles(0);
+    await this.scanSources();
+  }
+
+  /** Announces files in source buckets that have no queued event yet; returns their keys. */
+  async scanSources(): Promise<string[]> {
+    const announced: string[] = [];
+    for (const plan of this.topology.compressorPlans) {
+      const { bucket, prefix_filter } = plan.rule.source;
+      announced.push(...(await this.topology.store(plan.region).scanForNewFiles(bucket, { prefix: prefix_filter, settleMs: this.settleMs })));
+    }
+    return announced;
   }
 
   /** One pass of every stage: compress, replicate, route. */
   async cycle(): Promise<CycleResult> {
     const archived: ArchivedBatch[] = [];
     for (const c of this.compressors.values()) archived.push(...(await c.drain()));
-    const replicated = await this.replicator.replicate();
+    const replicated = await this.replicator.replicatePending();
     const routed: RouteResult[] = [];
     const quarantined: QuarantinedArchive[] = [];
     for (const r of this.routers.values()) {
@@ -130,7 +157,7 @@ export class LocalAppliance {
       for (;;) {
         // Read before the pass: a pass that saw no work after the compressors stopped is the last.
         const upstreamDone = !compressing;
-        const replicated = await this.replicator.replicate();
+        const replicated = await this.replicator.replicatePending();
         total.replicated += replicated;
         let routed = 0;
         for (const r of this.routers.values()) {
@@ -155,12 +182,11 @@ export class LocalAppliance {
   /** Messages waiting in dead-letter queues, by queue. */
   async deadLetters(): Promise<{ queue: string; depth: number }[]> {
     const out: { queue: string; depth: number }[] = [];
-    for (const region of this.compressors.keys()) out.push({ queue: `compressor-${region}-dlq`, depth: await this.topology.queue('compressor', region).dlq.approximateDepth() });
-    for (const region of this.routers.keys()) out.push({ queue: `router-${region}-dlq`, depth: await this.topology.queue('router', region).dlq.approximateDepth() });
+    for (const q of this.topology.allQueues()) out.push({ queue: q.plan.deadLetter, depth: await q.pair.dlq.approximateDepth() });
     return out.filter((q) => q.depth > 0);
   }
 
-  /** Failures counted by every service so far. */
+  /** Failures counted by every service so far (archives missing without evidence included). */
   get failures(): number {
     let n = 0;
     for (const c of this.compressors.values()) n += c.failures;

@@ -1,27 +1,42 @@
 /**
- * The embedded default's layout on disk: one folder per AWS region holding that region's
- * buckets (source, staging, destinations, catalog), and persisted local queues wired to the
- * same notifications the CDK stacks configure on AWS.
+ * The embedded default's rendering of the topology model (shared/topology) to the local
+ * filesystem: one folder per AWS region holding that region's buckets (source, outbox, inbound
+ * staging, destinations, catalog), and persisted local queues wired to the model's notifications,
+ * exactly as the CDK stacks render the same model on AWS. No name is formatted here.
  *
  *   <dataDir>/regions/<region>/<bucket>/<key>     objects (LocalObjectStore)
- *   <dataDir>/queues/<role>-<region>[-dlq]/       queue messages (LocalQueue)
+ *   <dataDir>/queues/<queue name>[-dlq]/          queue messages (LocalQueue)
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sourceRegions, stagingBucketName, targetRegions, type Config } from '../../../shared/config';
+import type { Config } from '../../../shared/config';
 import { LocalQueue } from '../../../shared/queue';
 import { LocalObjectStore } from '../../../shared/storage';
+import { buildTopology, regionPlan, stagingBucketName, type CompressorPlan, type QueuePlan, type RegionPlan, type RouterPlan, type Topology } from '../../../shared/topology';
 
 /** Dead-letter after this many deliveries, as the CDK queues do. */
 const MAX_RECEIVE_COUNT = 5;
+/** Visibility timeouts of the local queues (the CDK queues use the same). */
+const VISIBILITY_SECONDS = { compressor: 300, router: 600 } as const;
+
+export interface LocalQueuePair {
+  queue: LocalQueue;
+  dlq: LocalQueue;
+}
 
 export class LocalTopology {
+  /** The deployment this data dir renders (account 'local'). */
+  readonly model: Topology;
   private readonly stores = new Map<string, LocalObjectStore>();
-  private readonly queues = new Map<string, { queue: LocalQueue; dlq: LocalQueue }>();
+  private readonly queues = new Map<string, LocalQueuePair>();
 
   constructor(
     readonly config: Config,
     readonly dataDir: string,
-  ) {}
+    private readonly storeOptions: { fsync?: boolean } = {},
+  ) {
+    this.model = buildTopology(config, 'local');
+  }
 
   /** Folder holding a region's buckets. */
   regionDir(region: string): string {
@@ -32,73 +47,134 @@ export class LocalTopology {
   store(region: string): LocalObjectStore {
     let s = this.stores.get(region);
     if (!s) {
-      s = new LocalObjectStore({ root: this.regionDir(region), region });
+      s = new LocalObjectStore({ root: this.regionDir(region), region, ...this.storeOptions });
       this.stores.set(region, s);
     }
     return s;
   }
 
+  /** The model's plan of one region. */
+  region(region: string): RegionPlan {
+    return regionPlan(this.model, region);
+  }
+
+  /** Every region with a compressor (a rule reads a source bucket there). */
+  get compressorPlans(): CompressorPlan[] {
+    return this.model.regions.flatMap((r) => r.compressors);
+  }
+
+  /** Every region's router. */
+  get routerPlans(): RouterPlan[] {
+    return this.model.regions.flatMap((r) => (r.router ? [r.router] : []));
+  }
+
+  /** The inbound staging bucket of a target region. */
   stagingBucket(region: string): string {
-    return stagingBucketName(this.config.stack_name, 'local', region);
+    const router = this.region(region).router;
+    if (!router) throw new Error(`region ${region} has no destination, so no inbound staging bucket`);
+    return router.staging;
   }
 
+  /** The outbox of a source region. */
+  outboxBucket(region: string): string {
+    const outbox = this.region(region).outbox;
+    if (!outbox) throw new Error(`region ${region} has no rule source, so no outbox`);
+    return outbox;
+  }
+
+  /** The catalog bucket of a region with a backup destination. */
   catalogBucket(region: string): string {
-    return `${this.config.stack_name}-local-${region}-catalog`;
-  }
-
-  /** The compressor's (source regions) or router's (target regions) queue and its dead-letter queue. */
-  queue(role: 'compressor' | 'router', region: string): { queue: LocalQueue; dlq: LocalQueue } {
-    const id = `${role}-${region}`;
-    let q = this.queues.get(id);
-    if (!q) {
-      const dlq = new LocalQueue({ name: `${id}-dlq`, dir: join(this.dataDir, 'queues', `${id}-dlq`) });
-      const queue = new LocalQueue({
-        name: id,
-        dir: join(this.dataDir, 'queues', id),
-        visibilityTimeoutSeconds: role === 'compressor' ? 300 : 600,
-        maxReceiveCount: MAX_RECEIVE_COUNT,
-        deadLetterQueue: dlq,
-      });
-      q = { queue, dlq };
-      this.queues.set(id, q);
-    }
-    return q;
+    const catalog = this.region(region).router?.catalog;
+    if (!catalog) throw new Error(`region ${region} has no backup destination, so no catalog`);
+    return catalog;
   }
 
   /** True when a backup destination (and so a catalog) lives in the region. */
   hasBackupDestination(region: string): boolean {
-    return this.config.replication_configuration.some((r) => r.destinations.some((d) => d.backup && d.region === region));
+    return this.model.regions.some((r) => r.region === region && r.router?.catalog !== undefined);
   }
 
-  /** Creates every bucket and notification the pipeline needs (idempotent). */
-  async init(): Promise<void> {
-    for (const region of sourceRegions(this.config)) await this.store(region).ensureBucket(this.stagingBucket(region));
-    for (const d of this.config.drive_sources) await this.store(d.target.region).ensureBucket(d.target.bucket);
-    for (const rule of this.config.replication_configuration) {
-      const { region, bucket, prefix_filter, suffix_filter } = rule.source;
-      const store = this.store(region);
-      await store.ensureBucket(bucket);
-      await store.addNotificationRule({
-        id: `${bucket}-${prefix_filter}`,
-        bucket,
-        prefix: prefix_filter,
-        suffix: suffix_filter,
-        events: ['s3:ObjectCreated:*'],
-        queue: this.queue('compressor', region).queue,
+  /** A queue of the model and its dead-letter queue (opened once per process). */
+  queue(plan: QueuePlan, role: keyof typeof VISIBILITY_SECONDS): LocalQueuePair {
+    let q = this.queues.get(plan.name);
+    if (!q) {
+      const dlq = new LocalQueue({ name: plan.deadLetter, dir: this.queueDir(plan.deadLetter) });
+      const queue = new LocalQueue({
+        name: plan.name,
+        dir: this.queueDir(plan.name),
+        visibilityTimeoutSeconds: VISIBILITY_SECONDS[role],
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+        deadLetterQueue: dlq,
       });
-      for (const d of rule.destinations) await this.store(d.region).ensureBucket(d.bucket);
+      q = { queue, dlq };
+      this.queues.set(plan.name, q);
     }
-    for (const region of targetRegions(this.config)) {
-      const store = this.store(region);
-      await store.ensureBucket(this.stagingBucket(region));
-      if (this.hasBackupDestination(region)) await store.ensureBucket(this.catalogBucket(region));
-      await store.addNotificationRule({
-        id: 'staging-archives',
-        bucket: this.stagingBucket(region),
-        suffix: '.tar.zst',
-        events: ['s3:ObjectCreated:*'],
-        queue: this.queue('router', region).queue,
-      });
+    return q;
+  }
+
+  /** Every queue pair of the model, with what it serves. */
+  allQueues(): { role: 'compressor' | 'router'; plan: QueuePlan; pair: LocalQueuePair }[] {
+    return [
+      ...this.compressorPlans.map((c) => ({ role: 'compressor' as const, plan: c.queue, pair: this.queue(c.queue, 'compressor') })),
+      ...this.routerPlans.map((r) => ({ role: 'router' as const, plan: r.queue, pair: this.queue(r.queue, 'router') })),
+    ];
+  }
+
+  private queueDir(name: string): string {
+    return join(this.dataDir, 'queues', name);
+  }
+
+  /** Creates every bucket and notification the model names (idempotent). */
+  async init(): Promise<void> {
+    for (const region of this.model.regions) {
+      const store = this.store(region.region);
+      if (region.outbox) await store.ensureBucket(region.outbox);
+      for (const d of region.driveSources) await store.ensureBucket(d.target.bucket);
+      for (const c of region.compressors) {
+        await store.ensureBucket(c.rule.source.bucket);
+        const { queue } = this.queue(c.queue, 'compressor');
+        await store.addNotificationRule({ id: c.queue.name, ...c.notification, events: ['s3:ObjectCreated:*'], queue });
+      }
+      const router = region.router;
+      if (router) {
+        await store.ensureBucket(router.staging);
+        if (router.catalog) await store.ensureBucket(router.catalog);
+        for (const rule of router.rules) for (const d of rule.destinations) if (d.region === region.region) await store.ensureBucket(d.bucket);
+        const { queue } = this.queue(router.queue, 'router');
+        for (const n of router.notifications) await store.addNotificationRule({ id: `${router.queue.name}:${n.prefix}`, ...n, events: ['s3:ObjectCreated:*'], queue });
+      }
+    }
+    await this.migrateLegacyLayout();
+  }
+
+  /**
+   * Data dirs written before the topology model kept one compressor queue per region
+   * (`queues/compressor-<region>`) and wrote archives to the region's staging bucket. Their
+   * unfinished work is handed to the new layout so an upgrade loses nothing: queued events go to
+   * every compressor of the region (each drops keys outside its rule), and archives still in the
+   * staging bucket of a region that is only a source go to its outbox.
+   */
+  private async migrateLegacyLayout(): Promise<void> {
+    for (const region of this.model.regions) {
+      const legacy = join(this.dataDir, 'queues', `compressor-${region.region}`);
+      if (existsSync(legacy) && region.compressors.length) {
+        const old = new LocalQueue({ name: `compressor-${region.region}`, dir: legacy });
+        for (;;) {
+          const messages = await old.receive({ maxMessages: 10 });
+          if (messages.length === 0) break;
+          for (const m of messages) for (const c of region.compressors) await this.queue(c.queue, 'compressor').queue.send(m.body);
+          await old.deleteBatch(messages.map((m) => m.receiptHandle));
+        }
+      }
+      const legacyStaging = region.outbox && !region.router ? stagingBucketName(this.model.stackName, this.model.account, region.region) : undefined;
+      if (legacyStaging && region.outbox && existsSync(join(this.regionDir(region.region), legacyStaging))) {
+        const store = this.store(region.region);
+        for await (const o of store.list(legacyStaging)) {
+          if (!o.key.endsWith('.tar.zst')) continue;
+          await store.copy({ bucket: legacyStaging, key: o.key }, { bucket: region.outbox, key: o.key });
+          await store.delete(legacyStaging, o.key);
+        }
+      }
     }
   }
 }

@@ -1,0 +1,37 @@
+/**
+ * The embedded default's Replicator: for each region's outbox, copies every archive to the
+ * inbound staging bucket of each region its replication plans name, then removes it from the
+ * outbox (on AWS the outbox's lifecycle rule expires it). The copy to every target completes
+ * before the outbox copy is deleted, so a crash part-way repeats copies and never loses one.
+ */
+import type { LocalObjectStore } from '../storage/local/LocalObjectStore';
+import { replicationsForArchive, RECORDS_PREFIX, type Topology } from '../topology';
+import type { Replicator } from './port';
+
+export class LocalReplicator implements Replicator {
+  /** Archives replicated by this instance so far. */
+  replicated = 0;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly store: (region: string) => LocalObjectStore,
+  ) {}
+
+  async replicatePending(): Promise<number> {
+    let copied = 0;
+    for (const region of this.topology.regions) {
+      if (!region.outbox) continue;
+      const from = this.store(region.region);
+      for await (const obj of from.list(region.outbox)) {
+        if (obj.key.startsWith(RECORDS_PREFIX)) continue;
+        const plans = replicationsForArchive(region, obj.key);
+        if (plans.length === 0) continue; // not an archive of any rule: S3 replication would leave it too
+        for (const plan of plans) await this.store(plan.toRegion).replicateFrom(from, { bucket: plan.fromBucket, key: obj.key }, { bucket: plan.toBucket, key: obj.key });
+        await from.delete(region.outbox, obj.key);
+        copied++;
+      }
+    }
+    this.replicated += copied;
+    return copied;
+  }
+}

@@ -1,0 +1,3 @@
+/** replication: the Replicator port and its local adapter. */
+export type { Replicator } from './port';
+export { LocalReplicator } from './LocalReplicator';
