@@ -3,6 +3,7 @@
  * compressor, a copy of each staging archive to the target regions' staging buckets (moto does
  * not replicate; each copy fires moto's real notification to the router queue), the routers.
  */
+import { randomBytes } from 'node:crypto';
 import { ListObjectVersionsCommand, PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { CompressorService } from '../../services/compressor/CompressorService';
 import { RouterService } from '../../services/router/RouterService';
@@ -163,6 +164,65 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
     const pairs = (await catalogRowsIn({ store: r.store, bucket: r.catalogBucket })).map((x) => `${x.backup_file} ${x.object_path}`);
     expect(new Set(pairs).size).toBe(pairs.length);
   });
+
+  it('a redelivered archive above the multipart threshold adds no version at the backup destination (catalog write failed once)', async () => {
+    // Prepare: one incompressible 21 MB object, so the archive is a multipart upload without a recorded sha256.
+    const server = moto();
+    const r = await rig(server);
+    await r.compressor().drain(); // moto's s3:TestEvent
+    await r.store.put(SOURCE.bucket, `${PREFIX}big/random.bin`, randomBytes(21 * 1024 * 1024));
+    const [batch] = await r.compressor().drain();
+    expect(batch?.bytesOut).toBeGreaterThan(16 * 1024 * 1024);
+    await r.replicate();
+    let failures = 1;
+    const flakyCatalog: ObjectStore = Object.create(r.store, {
+      put: { value: (...args: Parameters<ObjectStore['put']>) => (failures-- > 0 ? Promise.reject(new Error('simulated catalog write failure')) : r.store.put(...args)) },
+    });
+    const router = () =>
+      new RouterService({
+        queue: r.routerQueues[BACKUP.region]!,
+        staging: r.store,
+        stagingBucket: r.staging[BACKUP.region]!,
+        destinations: r.store,
+        catalog: { store: flakyCatalog, bucket: r.catalogBucket },
+        config: r.config,
+        region: BACKUP.region,
+        metrics: new InMemoryMetrics(),
+        logger: silent,
+        waitSeconds: 1,
+        visibilityTimeoutSeconds: 1,
+      });
+    // Act: the first delivery copies the archive, then fails on the catalog; the redelivery finishes it.
+    const first = router();
+    await first.drain();
+    expect(first.failures).toBe(1);
+    await new Promise((res) => setTimeout(res, 1500));
+    const second = router();
+    await second.drain();
+    // Assess
+    expect(second.failures).toBe(0);
+    expect(second.routed).toHaveLength(1);
+    expect(second.routed[0]!.destinations[0]).toMatchObject({ bucket: BACKUP.bucket, objectsWritten: 0, bytesWritten: 0 });
+    const versions = await versionsPerKey(server, BACKUP.bucket);
+    expect([...versions.entries()]).toEqual([[`${PREFIX}${batch!.manifest!.archive}`, 1]]);
+    expect(await catalogRowsIn({ store: r.store, bucket: r.catalogBucket })).toHaveLength(1);
+  }, 60_000);
+
+  it('an archive gone from staging without delivery records is an error (ArchivesMissing), not a success', async () => {
+    // Prepare: an archive lands in staging, then is deleted behind the router's back.
+    const r = await rig(moto());
+    await putTestObjects(r.store, SOURCE.bucket, TEST_OBJECTS.slice(0, 3));
+    await r.compressor().drain();
+    await r.replicate();
+    for await (const o of r.store.list(r.staging[NORMAL.region]!)) await r.store.delete(r.staging[NORMAL.region]!, o.key);
+    // Act
+    const router = r.router(NORMAL.region);
+    await router.drain();
+    // Assess: nothing acknowledged, counted as missing
+    expect(router.missing).toBeGreaterThanOrEqual(1);
+    expect(router.failures).toBeGreaterThanOrEqual(1);
+    expect(router.routed).toEqual([]);
+  }, 60_000);
 
   describe('with S3 answering 503 SlowDown for a while', () => {
     let proxy: FaultProxy;
