@@ -7,6 +7,7 @@ import { MAX_MANIFEST_BYTES } from './limits';
 import { parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import type { RangeReader } from './RangeReader';
+import { decompressSeekFrame } from './seekFrame';
 import { framesCovering, readSeekTable, type SeekFrame, type SeekTable } from './seekTable';
 import { BLOCK, isZeroBlock, parseHeaderBlock, parsePax } from './tarHeader';
 
@@ -109,23 +110,9 @@ export class ArchiveReader {
     return undefined;
   }
 
+  /** One frame, sized from its capped seek-table entry and checked against it (size, span, checksum). */
   private decompressFrame(compressed: Buffer, f: SeekFrame, member?: string): Buffer {
-    // Output sized from the seek table: a corrupt frame header cannot make us allocate more.
-    const out = Buffer.allocUnsafe(f.decompressedSize);
-    let n: number;
-    try {
-      n = this.dctx.decompress(out, compressed);
-    } catch (err) {
-      throw new ArchiveCorruptError(
-        { archive: this.archiveName, member, check: 'zstd' },
-        `zstd: frame at ${f.compressedOffset}: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
-    }
-    if (n !== f.decompressedSize) {
-      throw new ArchiveCorruptError({ archive: this.archiveName, member, check: 'seek-table' }, `frame at ${f.compressedOffset} holds ${n} bytes, seek table says ${f.decompressedSize}`);
-    }
-    return out;
+    return decompressSeekFrame(this.dctx, compressed, f, { archive: this.archiveName, member });
   }
 
   /** The manifest entry of `relativeKey`, or NoSuchMemberError. */

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { DCtx, dStreamOutSize, findFrameCompressedSize, getFrameContentSize } from 'zstd-napi/binding';
+import { contentChecksumOf, type FrameFacts } from './seekFrame';
 
 /** Frames larger than this are not buffered for error attribution. */
 const MAX_SALVAGE_BYTES = 40 * 1024 * 1024;
@@ -31,14 +32,67 @@ export class ZstdStreamError extends Error {
   }
 }
 
-/** Decompresses `input` (any number of frames, skippable frames ignored), yielding output chunks. */
-export async function* decompressFrames(input: Readable, state: DecompressState): AsyncGenerator<Buffer> {
+/** One frame as the decoder consumed it: a zstd frame's facts, or a skippable frame's bytes. */
+export type FrameEnd = ({ kind: 'zstd' } & FrameFacts) | { kind: 'skippable'; compressedSize: number; bytes: Buffer | undefined };
+
+/** Skippable frames' magic numbers are 0x184D2A50..0x184D2A5F. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_START = 0x184d2a50;
+/** Bytes a seek-table entry takes (with checksums) plus the skippable frame's header and the footer. */
+const SEEK_ENTRY_BYTES = 12;
+const SEEK_FRAME_OVERHEAD = 8 + 9;
+
+/**
+ * Decompresses `input` (any number of frames, skippable frames ignored), yielding output chunks.
+ * `onFrame` hears of each frame as it ends (its compressed and decompressed sizes and content
+ * checksum, or a skippable frame's bytes when it is small enough to be a seek table for the
+ * frames before it), so a caller can hold the stream to its seek table.
+ */
+export async function* decompressFrames(input: Readable, state: DecompressState, onFrame?: (f: FrameEnd) => void): AsyncGenerator<Buffer> {
   const dctx = new DCtx();
   const outSize = dStreamOutSize();
   let inFrame = false;
   // Compressed bytes of the current frame, kept (bounded) only to name the member a failing frame holds.
   let frameChunks: Buffer[] | undefined = [];
   let frameBytes = 0;
+  // The current frame as consumed so far (every decompressStream call stays within one frame).
+  let consumedInFrame = 0;
+  let zstdFrames = 0;
+  const head = Buffer.alloc(8);
+  const last4 = Buffer.alloc(4);
+  let skipParts: Buffer[] | undefined;
+  const note = (consumed: Buffer): void => {
+    if (consumedInFrame < head.length) consumed.copy(head, consumedInFrame, 0, head.length - consumedInFrame);
+    const before = consumedInFrame;
+    consumedInFrame += consumed.length;
+    // Rolling last 4 bytes: the content checksum once the frame ends.
+    if (consumed.length >= 4) consumed.copy(last4, 0, consumed.length - 4);
+    else if (consumed.length > 0) {
+      last4.copy(last4, 0, consumed.length);
+      consumed.copy(last4, 4 - consumed.length);
+    }
+    if (before < 8 && consumedInFrame >= 8 && (head.readUInt32LE(0) & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_START) {
+      // Only a skippable frame that could be a seek table for the frames seen is kept (bounded memory).
+      const declared = head.readUInt32LE(4);
+      skipParts = declared <= SEEK_ENTRY_BYTES * zstdFrames + SEEK_FRAME_OVERHEAD - 8 ? [] : undefined;
+      skipParts?.push(Buffer.from(head), Buffer.from(consumed.subarray(8 - before)));
+    } else if (before >= 8) skipParts?.push(Buffer.from(consumed));
+  };
+  const frameEnded = (): void => {
+    const skippable = consumedInFrame >= 8 && (head.readUInt32LE(0) & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_START;
+    if (skippable) onFrame?.({ kind: 'skippable', compressedSize: consumedInFrame, bytes: skipParts && Buffer.concat(skipParts) });
+    else {
+      zstdFrames++;
+      onFrame?.({
+        kind: 'zstd',
+        compressedSize: consumedInFrame,
+        decompressedSize: state.position - state.frameStart,
+        contentChecksum: contentChecksumOf(consumedInFrame >= 9 ? head : Buffer.alloc(0), last4),
+      });
+    }
+    consumedInFrame = 0;
+    skipParts = undefined;
+  };
   for await (const chunk of input) {
     let src = chunk as Buffer;
     frameBytes += src.length;
@@ -55,11 +109,13 @@ export async function* decompressFrames(input: Readable, state: DecompressState)
         const msg = err instanceof Error ? err.message : String(err);
         throw new ZstdStreamError(msg, false, { cause: err }, frameChunks && salvage(Buffer.concat(frameChunks)));
       }
+      note(src.subarray(0, consumed));
       src = src.subarray(consumed);
       state.position += produced;
       if (produced > 0) yield dst.subarray(0, produced);
       inFrame = ret !== 0;
       if (!inFrame) {
+        frameEnded();
         state.frameStart = state.position;
         frameChunks = [src];
         frameBytes = src.length;

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { ByteSource } from './ByteSource';
 import { decompressFrames, ZstdStreamError, type DecompressState } from './decompressFrames';
 import { ArchiveCorruptError, ArchiveError } from './errors';
+import { FrameLog } from './FrameLog';
 import { MAX_MANIFEST_BYTES } from './limits';
 import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, relativeKeyOf } from './memberName';
@@ -136,8 +137,22 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
   private async *entries(): AsyncGenerator<ArchiveEntry> {
     const archive = this.opts.archiveName;
     const state: DecompressState = { position: 0, frameStart: 0 };
-    const chunks = decompressFrames(this.input, state);
+    const frames = new FrameLog();
+    const chunks = decompressFrames(this.input, state, (f) => frames.record(f));
     let member: string | undefined;
+    // Every member's uncompressed span, in order: names the member a bad seek-table entry covers.
+    const spans: { name: string; start: number; end: number }[] = [];
+    const memberAt = (offset: number): string | undefined => {
+      let lo = 0;
+      let hi = spans.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (spans[mid]!.start <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      const s = spans[lo];
+      return s && s.start <= offset && offset < s.end ? s.name : undefined;
+    };
     // Members whose bytes lie in the current frame: a zstd error is attributed to them.
     const recent: { name: string; end: number }[] = [];
     const guarded: AsyncIterator<Buffer> = {
@@ -188,6 +203,7 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
         member = h.name;
         while (recent.length > 0 && recent[0]!.end <= state.frameStart) recent.shift();
         recent.push({ name: h.name, end: h.dataOffset + h.size + padding(h.size) });
+        spans.push({ name: h.name, start: h.headerOffset, end: h.dataOffset + h.size + padding(h.size) });
         const truncated = (): Error => new ArchiveCorruptError({ archive, member: h.name, check: 'truncated' }, 'archive ends inside the member');
         if (h.name === MANIFEST_NAME && isRegularFile(h.type) && h.size <= MAX_MANIFEST_BYTES) {
           const data = await src.readExact(h.size);
@@ -254,6 +270,9 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
         const embedded = new Map(this.manifest.objects.map((o) => [o.relative_key, o]));
         checkAll(embedded, 'manifest.json');
       }
+      // Ours (a manifest): the seek table that ranged reads will trust must describe these very
+      // frames. A stock `tar | zstd` stream has none to check.
+      if (this.opts.manifest || this.manifest) frames.check(archive, memberAt);
     } finally {
       await chunks.return(undefined);
       this.input.destroy();

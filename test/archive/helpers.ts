@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Compressor } from 'zstd-napi';
 import { ArchiveWriter, type ArchiveWriterOptions, type Manifest } from '../../shared/archive';
-import { encodeSeekTable } from '../../shared/archive/seekTable';
+import { encodeSeekTable, parseSeekTable } from '../../shared/archive/seekTable';
 import { buildFileHeader, padding } from '../../shared/archive/tarHeader';
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -32,6 +32,18 @@ export async function writeArchive(
   }
   const manifest = await writer.finish();
   return { manifest, writer };
+}
+
+/** One seek-table entry as the writer encodes it. */
+export type SeekEntry = { compressedSize: number; decompressedSize: number; checksum: number };
+
+/** `archive` with its seek table rebuilt from `edit` of its entries; the frames are untouched. */
+export function editSeekTable(archive: Buffer, edit: (entries: SeekEntry[]) => void): Buffer {
+  const table = parseSeekTable(archive, archive.length);
+  if ('needBytes' in table) throw new Error('unreadable seek table');
+  const entries = table.frames.map((f) => ({ compressedSize: f.compressedSize, decompressedSize: f.decompressedSize, checksum: f.checksum! }));
+  edit(entries);
+  return Buffer.concat([archive.subarray(0, table.compressedSize), encodeSeekTable(entries)]);
 }
 
 /** Reads a stream to one Buffer. */

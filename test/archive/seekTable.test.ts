@@ -2,23 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { compressBound } from 'zstd-napi/binding';
-import { ArchiveCorruptError, ArchiveReader, LocalFileRangeReader, MAX_FRAME_BYTES, readSeekTable } from '../../shared/archive';
+import { ArchiveCorruptError, ArchiveReader, LocalFileRangeReader, MAX_FRAME_BYTES } from '../../shared/archive';
 import { encodeSeekTable, parseSeekTable } from '../../shared/archive/seekTable';
-import { tempDir, writeArchive } from './helpers';
+import { editSeekTable, tempDir, writeArchive } from './helpers';
 
 /** Largest buffer the code under test may allocate while reading an index: one frame. */
 const ALLOC_LIMIT = MAX_FRAME_BYTES;
-
-type Entry = { compressedSize: number; decompressedSize: number; checksum: number };
-
-/** The archive's frames followed by a seek table rebuilt from `edit` of its entries. */
-async function withEditedTable(path: string, edit: (e: Entry[]) => void): Promise<Buffer> {
-  const bytes = readFileSync(path);
-  const table = await readSeekTable(new LocalFileRangeReader(path));
-  const entries = table.frames.map((f) => ({ compressedSize: f.compressedSize, decompressedSize: f.decompressedSize, checksum: f.checksum! }));
-  edit(entries);
-  return Buffer.concat([bytes.subarray(0, table.compressedSize), encodeSeekTable(entries)]);
-}
 
 /** Runs `fn` while every Buffer allocation above ALLOC_LIMIT throws (as it would on a small task). */
 async function withAllocationLimit<T>(fn: () => Promise<T>): Promise<T> {
@@ -59,7 +48,7 @@ describe('Seek table: hostile frame sizes', () => {
   it('an entry claiming 0xFFFFFFFF decompressed bytes fails the seek-table check before anything is allocated', async () => {
     // Prepare: the manifest's frame (the one readIndex decompresses first) claims 4 GiB
     const path = join(t.dir, 'huge-d.tar.zst');
-    writeFileSync(path, await withEditedTable(good, (e) => (e[e.length - 1]!.decompressedSize = 0xffffffff)));
+    writeFileSync(path, editSeekTable(readFileSync(good), (e) => (e[e.length - 1]!.decompressedSize = 0xffffffff)));
 
     // Act
     const err = await withAllocationLimit(() => caught(new ArchiveReader(new LocalFileRangeReader(path), 'huge-d.tar.zst').readIndex()));
@@ -73,7 +62,7 @@ describe('Seek table: hostile frame sizes', () => {
   it('an entry claiming 0xFFFFFFFF compressed bytes fails the seek-table check', async () => {
     // Prepare
     const path = join(t.dir, 'huge-c.tar.zst');
-    writeFileSync(path, await withEditedTable(good, (e) => (e[0]!.compressedSize = 0xffffffff)));
+    writeFileSync(path, editSeekTable(readFileSync(good), (e) => (e[0]!.compressedSize = 0xffffffff)));
 
     // Act
     const err = await withAllocationLimit(() => caught(new ArchiveReader(new LocalFileRangeReader(path)).readIndex()));
