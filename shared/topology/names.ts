@@ -42,14 +42,18 @@ export function stagingPrefix(rule: ReplicationRule): string {
   return `${rule.source.bucket}/${rule.source.prefix_filter.replace(/^\/+/, '')}`.replace(/\/{2,}/g, '/');
 }
 
-/** A stable id of a rule for queue names: the source bucket and a short hash of (bucket, prefix, suffix). */
+/** A stable id of a rule for queue names: a short hash of (bucket, prefix, suffix), then the source bucket for people to read. */
 export function ruleSlug(rule: ReplicationRule): string {
   const hash = createHash('sha256').update(`${rule.source.bucket}\u0000${rule.source.prefix_filter}\u0000${rule.source.suffix_filter}`).digest('hex').slice(0, 8);
   // SQS names allow [A-Za-z0-9_-]: bucket names may hold dots.
-  return `${rule.source.bucket.replace(/[^A-Za-z0-9_-]/g, '-')}-${hash}`;
+  return `${hash}-${rule.source.bucket.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
 
-/** Queue name of a rule's compressor (unique per deployment; at most 80 characters as SQS requires). */
+/**
+ * Queue name of a rule's compressor: unique per deployment (the hash comes first, so cutting a
+ * long bucket name never makes two rules' names equal), at most 76 characters so that its
+ * dead-letter queue's name stays within SQS's 80.
+ */
 export function compressorQueueName(stackName: string, rule: ReplicationRule): string {
   return `${stackName}-compressor-${ruleSlug(rule)}`.slice(0, 76);
 }
