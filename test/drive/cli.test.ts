@@ -9,6 +9,10 @@ import { startSampleDrive, type SampleDrive } from '../../services/sample-drive'
 import { LocalObjectStore } from '../../shared/storage/local/LocalObjectStore';
 import { runLeaseKey } from '../../shared/drive';
 import { BUCKET, keys } from './helpers';
+import { hostname } from 'node:os';
+import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
+import { parseConfig } from '../../shared/config';
+import { createLogger } from '../../shared/observability';
 
 const CONFIG = {
   drive_sources: [{ name: 'acme', domain: 'acme.example', admin_subject: 'admin@acme.example', target: { region: 'us-west-2', bucket: BUCKET, prefix: 'gdrive-backup/' } }],
@@ -60,6 +64,33 @@ describe('Command: ingest drive', () => {
     // Assess
     expect(await keys(localStore(), 'gdrive-backup/bob@acme.example/Photos/')).toHaveLength(3);
     expect(r.stdout).toMatch(/bob@acme\.example\s+full\s+ok/);
+  });
+
+  it('queues an event for every file it backs up, so the next `xregion start` on the folder delivers them', async () => {
+    // Prepare: bob was backed up into the folder by the test above
+    const config = parseConfig(CONFIG).config;
+    const appliance = new LocalAppliance({ config, dataDir: join(env.dir, 'data'), logger: createLogger('test', 'SILENT'), fsync: false });
+    // Act
+    await appliance.init();
+    await appliance.runUntilIdle();
+    // Assess
+    const backedUp = await keys(localStore(), 'gdrive-backup/bob@acme.example/');
+    const delivered: string[] = [];
+    for await (const o of new LocalObjectStore({ root: join(env.dir, 'data', 'regions', 'eu-central-1') }).list('acme-backup-eu', 'gdrive-backup/bob@acme.example/')) delivered.push(o.key);
+    expect(backedUp.length).toBeGreaterThan(3);
+    expect(delivered).toEqual(backedUp);
+  });
+
+  it('refuses to write into a folder that a live `xregion start` owns', async () => {
+    const dataDir = join(env.dir, 'data');
+    writeFileSync(join(dataDir, 'owner.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), command: 'xregion start --watch', since: 'earlier' }));
+    try {
+      const r = await ingestDrive(env, 'alice@acme.example');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/in use by `xregion start --watch`/);
+    } finally {
+      rmSync(join(dataDir, 'owner.lock'), { force: true });
+    }
   });
 
   it('says another run holds the source and exits 75 (try later), changing nothing', async () => {

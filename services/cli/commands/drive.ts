@@ -2,13 +2,15 @@
  * `xregion ingest drive`: back up a Drive source from a laptop (the same code as the ECS task),
  * and `xregion sample-drive`: run the sample Drive server on its own.
  */
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readConfig, type DriveSource } from '../../../shared/config';
 import { DriveRunLockedError, loadDriveCredentials, runProblems, type DriveCredentials } from '../../../shared/drive';
 import { createObjectStore, type ObjectStore } from '../../../shared/storage';
 import { DriveIngestService } from '../../drive-ingest/DriveIngestService';
 import { sampleCredentials, startSampleDrive } from '../../sample-drive';
+import { DataDirBusyError, DataDirLock } from '../appliance/DataDirLock';
+import { LocalTopology } from '../appliance/LocalTopology';
 import { StatusLine } from '../progress';
 
 /** Exit status when another run of the source holds its lease (EX_TEMPFAIL: try again later). */
@@ -42,13 +44,33 @@ async function ingest(flags: IngestFlags): Promise<void> {
   // Against the sample Drive, any service-account key will do: use a throwaway one.
   const credentials: DriveCredentials = flags.credentials || !rootUrl || process.env.XREGION_DRIVE_CREDENTIALS ? loadDriveCredentials({ file: flags.credentials }) : sampleCredentials();
   let store: ObjectStore;
+  let lock: DataDirLock | undefined;
   if (flags.dataDir) {
-    const local = createObjectStore({ kind: 'local', root: join(flags.dataDir, 'regions', source.target.region), region: source.target.region });
-    await local.ensureBucket(source.target.bucket);
-    store = local;
+    // The appliance's own rendering of the folder, so every file backed up queues its event for the
+    // next `xregion start`; and its lock, so no running `start` has its queues written behind its back.
+    const dataDir = resolve(flags.dataDir);
+    try {
+      lock = DataDirLock.acquire(dataDir, 'xregion ingest drive', (dead) => process.stderr.write(`taking over ${dataDir} from a run that is gone (pid ${dead.pid})\n`));
+    } catch (err) {
+      if (!(err instanceof DataDirBusyError)) throw err;
+      process.stderr.write(`xregion ingest drive: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const topology = new LocalTopology(config, dataDir);
+    await topology.init();
+    store = topology.store(source.target.region);
   } else {
     store = createObjectStore({ kind: 's3', region: source.target.region, endpoint: process.env.XREGION_AWS_ENDPOINT || undefined });
   }
+  try {
+    await ingestInto(store, source, credentials, rootUrl, flags);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function ingestInto(store: ObjectStore, source: DriveSource, credentials: DriveCredentials, rootUrl: string | undefined, flags: IngestFlags): Promise<void> {
   const status = new StatusLine(process.stderr);
   let last = 0;
   const stop = new AbortController();
