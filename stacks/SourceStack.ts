@@ -1,7 +1,9 @@
 /**
- * The stack of one source region: per rule, the source bucket's notification to a queue and a
- * compressor service; the outbound staging bucket replicating to each target region's staging
- * bucket (addressed by deterministic name and key alias); drive-ingest schedules; monitoring.
+ * The stack of one source region, rendered from the topology model's plan of that region: per
+ * compressor plan, the source bucket's notification to its named queue and a compressor service;
+ * the outbox replicating to each target region's staging bucket (the model's replication plans,
+ * with the replica key addressed by alias); drive-ingest schedules; monitoring. No bucket or queue
+ * name is formatted here: every one comes from the model.
  */
 import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,7 +12,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct } from 'constructs';
-import { type Config, type ReplicationRule } from '../shared/config';
+import { type Config } from '../shared/config';
+import { BATCH_RECORDS_PREFIX, RECORDS_PREFIX, regionPlan, stagingPrefix, type CompressorPlan, type RegionPlan, type ReplicationPlan, type Topology } from '../shared/topology';
 import { accessLogBucket, secureBucketProps } from './constructs/buckets';
 import { DriveIngestSchedule } from './constructs/DriveIngestSchedule';
 import { insights, Monitoring } from './constructs/Monitoring';
@@ -19,24 +22,44 @@ import { QueueWithDlq } from './constructs/QueueWithDlq';
 import { ServicePlatform, tokenAvailabilityZones } from './constructs/ServicePlatform';
 import { StagingBucket, type StagingReplication } from './constructs/StagingBucket';
 import { DEFAULTS } from './defaults';
-import { bucketArn, joinKey, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
-import { kmsAliasArn, outboxBucketName, outboxKeyAlias, sourceStackName, stagingBucketName, stagingKeyAlias } from './names';
+import { bucketArn, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
+import { kmsAliasArn, outboxKeyAlias, sourceStackName, stagingKeyAlias } from './names';
 import { compressorConfig, driveIngestConfig } from './runtime';
+import { topologyOf } from './topology';
 import { acknowledgeBucketNotificationsHandler, grantScoped } from './nag';
 
 export interface SourceStackProps extends StackProps {
   readonly config: Config;
   readonly account: string;
   readonly region: string;
+  /** The deployment's topology (buildApp builds it once for every stack). @default buildTopology(config, account) */
+  readonly topology?: Topology;
   /** Fargate Spot for the compressor. @default true */
   readonly spot?: boolean;
 }
 
-/** Staging key prefix of a rule's archives: `{source_bucket}/{prefix_filter}`. */
-export const stagingPrefix = (rule: ReplicationRule): string => joinKey(rule.source.bucket, rule.source.prefix_filter);
+/** The outbox replication rules of a region plan, as the StagingReplication construct takes them. */
+export function stagingReplications(plan: RegionPlan, account: string, stackName: string): StagingReplication[] {
+  return plan.replications.map((r: ReplicationPlan) => {
+    if (r.fromRegion !== plan.region || r.fromBucket !== plan.outbox) throw new Error(`internal: replication ${r.prefix} → ${r.toRegion} does not start at the outbox of ${plan.region}`);
+    // xregion's own records (batch records) live under _xregion/ and must never leave the region.
+    if (!r.prefix || RECORDS_PREFIX.startsWith(r.prefix) || r.prefix.startsWith(RECORDS_PREFIX)) {
+      throw new Error(`internal: replication prefix "${r.prefix}" of ${plan.region} would replicate xregion's records under ${RECORDS_PREFIX}`);
+    }
+    return {
+      prefix: r.prefix,
+      destinationRegion: r.toRegion,
+      destinationBucket: r.toBucket,
+      replicaKeyArn: kmsAliasArn(r.toRegion, account, stagingKeyAlias(stackName)),
+      replicationTimeControl: r.replicationTimeControl,
+    };
+  });
+}
 
 export class SourceStack extends Stack {
-  readonly outbox: StagingBucket;
+  readonly plan: RegionPlan;
+  /** The outbound staging bucket; absent where no rule reads a bucket (a region with Drive sources only). */
+  readonly outbox?: StagingBucket;
   readonly compressors: QueueService[] = [];
   readonly queues: QueueWithDlq[] = [];
   readonly driveIngests: DriveIngestSchedule[] = [];
@@ -50,30 +73,38 @@ export class SourceStack extends Stack {
       description: `xregion ${config.stack_name}: source region ${region} (compressor, outbound staging, replication)`,
     });
     const name = config.stack_name;
-    const rules = config.replication_configuration.filter((r) => r.source.region === region);
-    const drives = config.drive_sources.filter((d) => d.target.region === region);
+    const plan = regionPlan(topologyOf(props), region);
+    this.plan = plan;
+    const drives = plan.driveSources;
 
     const opsKey = new kms.Key(this, 'OpsKey', { enableKeyRotation: true, description: `${this.stackName}: queues and alarm topic`, removalPolicy: RemovalPolicy.DESTROY });
     const accessLogs = accessLogBucket(this, 'AccessLogs');
     const platform = new ServicePlatform(this, 'Platform');
     this.monitoring = new Monitoring(this, 'Monitoring', { key: opsKey, emails: config.notification_emails, dashboardName: this.stackName });
 
-    this.outbox = new StagingBucket(this, 'Outbox', {
-      bucketName: outboxBucketName(name, account, region),
-      keyAlias: outboxKeyAlias(name),
-      accessLogs,
-      expireObjectsAfter: DEFAULTS.outboxExpiration,
-    });
-    this.outbox.addReplication(replicationsOf(config, rules, account));
+    if (plan.outbox) {
+      const archivePrefixes = [...new Set(plan.compressors.map((c) => stagingPrefix(c.rule)))];
+      this.outbox = new StagingBucket(this, 'Outbox', {
+        bucketName: plan.outbox,
+        keyAlias: outboxKeyAlias(name),
+        accessLogs,
+        expirations: [
+          // Per rule prefix, not the whole bucket: the batch records under _xregion/ must outlive the archives.
+          ...archivePrefixes.map((prefix, i) => ({ id: `expire-replicated-archives-${i} ${prefix}`.slice(0, 255), prefix, after: DEFAULTS.outboxExpiration })),
+          { id: 'expire-batch-records', prefix: BATCH_RECORDS_PREFIX, after: DEFAULTS.batchRecordExpiration },
+        ],
+      });
+      this.outbox.addReplication(stagingReplications(plan, account, name));
+    }
 
-    const sourceBuckets = this.sourceBuckets(config, rules, accessLogs);
-    rules.forEach((rule, i) => {
-      const work = new QueueWithDlq(this, `Rule${i}Queue`, { encryptionKey: opsKey });
-      const filters = [
-        ...(rule.source.prefix_filter ? [{ prefix: rule.source.prefix_filter }] : []),
-        ...(rule.source.suffix_filter ? [{ suffix: rule.source.suffix_filter }] : []),
-      ];
-      sourceBuckets.get(rule.source.bucket)!.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(work.queue), ...filters);
+    const sourceBuckets = this.sourceBuckets(config, plan, accessLogs);
+    plan.compressors.forEach((c, i) => {
+      const outbox = this.outbox!;
+      const rule = c.rule;
+      if (c.outbox !== outbox.bucketName || c.notification.queue !== c.queue.name) throw new Error(`internal: compressor ${c.ruleId} disagrees with its region plan`);
+      const work = new QueueWithDlq(this, `Rule${i}Queue`, { encryptionKey: opsKey, queueName: c.queue.name, deadLetterQueueName: c.queue.deadLetter });
+      const filters = [...(c.notification.prefix ? [{ prefix: c.notification.prefix }] : []), ...(c.notification.suffix ? [{ suffix: c.notification.suffix }] : [])];
+      sourceBuckets.get(c.notification.bucket)!.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(work.queue), ...filters);
       const s = rule.source.scaling;
       const compressor = new QueueService(this, `Rule${i}Compressor`, {
         platform,
@@ -85,9 +116,9 @@ export class SourceStack extends Stack {
         maxTasks: s.max_tasks,
         backlogPerTask: s.backlog_per_task,
         spot: props.spot,
-        environment: { XREGION_STAGING_BUCKET: this.outbox.bucketName, XREGION_CONFIG: compressorConfig(config, rule) },
+        environment: { XREGION_STAGING_BUCKET: outbox.bucketName, XREGION_CONFIG: compressorConfig(config, rule) },
       });
-      this.grantCompressor(compressor, rule);
+      this.grantCompressor(compressor, c, outbox);
       if (!rule.source.prefix_filter && drives.some((d) => d.target.bucket === rule.source.bucket)) {
         Annotations.of(work).addWarningV2(
           'xregion:driveStateNotified',
@@ -96,7 +127,7 @@ export class SourceStack extends Stack {
       }
       this.queues.push(work);
       this.compressors.push(compressor);
-      this.monitoring.watchQueue(`compressor ${rule.source.bucket}/${rule.source.prefix_filter}`, work);
+      this.monitoring.watchQueue(`compressor ${c.ruleId}`, work);
     });
 
     drives.forEach((drive, i) => {
@@ -112,13 +143,13 @@ export class SourceStack extends Stack {
       this.monitoring.watchDeadLetterQueue(`drive-ingest ${drive.name} schedule`, ingest.deadLetterQueue);
     });
 
-    if (rules.length > 0) {
+    if (plan.compressors.length > 0) {
       this.monitoring.alarmOnServiceMetric('CompressorFailures', 'compressor', 'Failures', 'compressor: batches failed (see the Failures metric by reason)');
       this.addDashboard();
     }
     this.monitoring.watchClusterTasks(platform.cluster);
     this.monitoring.finish();
-    new CfnOutput(this, 'OutboxBucket', { value: this.outbox.bucketName, description: 'Outbound staging bucket (compressor archives, replicated to the target regions)' });
+    if (this.outbox) new CfnOutput(this, 'OutboxBucket', { value: this.outbox.bucketName, description: 'Outbound staging bucket (compressor archives, replicated to the target regions)' });
     new CfnOutput(this, 'AlarmTopic', { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms' });
     acknowledgeBucketNotificationsHandler(this);
   }
@@ -128,10 +159,10 @@ export class SourceStack extends Stack {
     return tokenAvailabilityZones();
   }
 
-  /** The buckets rules read: created when a Drive source creates them, imported otherwise. */
-  private sourceBuckets(config: Config, rules: ReplicationRule[], accessLogs: s3.IBucket): Map<string, s3.IBucket> {
+  /** The buckets the compressors read and Drive sources write: created when a Drive source creates them, imported otherwise. */
+  private sourceBuckets(config: Config, plan: RegionPlan, accessLogs: s3.IBucket): Map<string, s3.IBucket> {
     const buckets = new Map<string, s3.IBucket>();
-    const names = [...new Set([...rules.map((r) => r.source.bucket), ...config.drive_sources.filter((d) => d.target.region === this.region).map((d) => d.target.bucket)])];
+    const names = [...new Set([...plan.compressors.map((c) => c.notification.bucket), ...plan.driveSources.map((d) => d.target.bucket)])];
     names.forEach((bucketName, i) => {
       const create = config.drive_sources.some((d) => d.target.bucket === bucketName && d.target.create_bucket);
       if (!create) {
@@ -155,20 +186,23 @@ export class SourceStack extends Stack {
     return buckets;
   }
 
-  /** Compressor: read the rule's source objects (by version), write its prefix of the outbox. */
-  private grantCompressor(compressor: QueueService, rule: ReplicationRule): void {
+  /** Compressor: read the rule's source objects (by version), write its prefix of the outbox, write and read batch records. */
+  private grantCompressor(compressor: QueueService, plan: CompressorPlan, outbox: StagingBucket): void {
     const role = compressor.taskRole;
-    const src = rule.source;
+    const src = plan.rule.source;
     grantScoped(
       role,
-      "The compressor reads the rule's source prefix (by version) and writes the same prefix of the outbox; a key named by alias is the key carrying that alias.",
+      "The compressor reads the rule's source prefix (by version), writes the same prefix of the outbox and reads and writes the outbox's batch records; a key named by alias is the key carrying that alias.",
       new iam.PolicyStatement({ actions: S3_READ_ACTIONS, resources: [objectsArn(src.bucket, src.prefix_filter)] }),
-      // ListBucket turns a deleted object into NoSuchKey (skipped) instead of AccessDenied (retried).
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(src.bucket)] }),
+      // ListBucket turns a deleted object into NoSuchKey (skipped) instead of AccessDenied (retried),
+      // and a batch record not written yet into a 404 instead of a 403.
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(src.bucket), bucketArn(outbox.bucketName)] }),
       ...(src.kms_key_arn ? [kmsStatement(['kms:Decrypt'], src.kms_key_arn, s3ViaService(src.region))] : []),
-      new iam.PolicyStatement({ actions: S3_WRITE_ACTIONS, resources: [objectsArn(this.outbox.bucketName, stagingPrefix(rule))] }),
+      new iam.PolicyStatement({ actions: S3_WRITE_ACTIONS, resources: [objectsArn(outbox.bucketName, stagingPrefix(plan.rule))] }),
+      // Batch records: HEAD/GET before uploading an archive again, PUT after; never deleted (lifecycle expires them).
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objectsArn(outbox.bucketName, BATCH_RECORDS_PREFIX)] }),
     );
-    this.outbox.key.grant(role, ...KMS_ENCRYPT_DECRYPT);
+    outbox.key.grant(role, ...KMS_ENCRYPT_DECRYPT);
   }
 
   private addDashboard(): void {
@@ -183,31 +217,4 @@ export class SourceStack extends Stack {
       new cloudwatch.GraphWidget({ title: 'compressor: failures', left: [q('SELECT SUM(Failures)', 'failures')], width: 8 }),
     );
   }
-}
-
-/** Replication rules of the outbox: one per (rule prefix, destination region), deduplicated. */
-export function replicationsOf(config: Config, rules: readonly ReplicationRule[], account: string): StagingReplication[] {
-  const seen = new Map<string, StagingReplication>();
-  for (const rule of rules) {
-    for (const region of [...new Set(rule.destinations.map((d) => d.region))].sort()) {
-      const prefix = stagingPrefix(rule);
-      const key = `${region} ${prefix}`;
-      const prior = seen.get(key);
-      seen.set(key, {
-        prefix,
-        destinationRegion: region,
-        destinationBucket: stagingBucketName(config.stack_name, account, region),
-        replicaKeyArn: kmsAliasArn(region, account, stagingKeyAlias(config.stack_name)),
-        replicationTimeControl: (prior?.replicationTimeControl ?? false) || rule.source.replication_time_control,
-      });
-    }
-  }
-  // A prefix covered by a shorter one to the same region would be a second, overlapping rule.
-  const all = [...seen.values()];
-  return all
-    .filter((r) => !all.some((o) => o !== r && o.destinationRegion === r.destinationRegion && r.prefix.startsWith(o.prefix) && o.prefix !== r.prefix))
-    .map((r) => ({
-      ...r,
-      replicationTimeControl: all.some((o) => o.destinationRegion === r.destinationRegion && o.prefix.startsWith(r.prefix) && o.replicationTimeControl),
-    }));
 }

@@ -1,11 +1,13 @@
 /**
- * Builds the CDK app from a validated config: one target stack per target region and one
- * source stack per source region (which depends on the target stacks it replicates to, so
- * `cdk deploy --all` deploys targets first), tags from the config, cdk-nag on everything.
+ * Builds the CDK app from a validated config: the topology model once (shared/topology), then one
+ * target stack per region with a router and one source stack per region with compressors or Drive
+ * sources (which depends on the target stacks it replicates to, so `cdk deploy --all` deploys
+ * targets first), tags from the config, cdk-nag on everything.
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig, sourceRegions, targetRegions, type Config, type ConfigIssue } from '../shared/config';
+import { readConfig, type Config, type ConfigIssue } from '../shared/config';
+import { buildTopology, type Topology } from '../shared/topology';
 import { DEFAULTS } from './defaults';
 import { SourceStack } from './SourceStack';
 import { TargetStack } from './TargetStack';
@@ -24,6 +26,8 @@ export interface BuiltApp {
   readonly account: string;
   /** True when no account was given and the placeholder was used (synth works, deploy refuses). */
   readonly placeholderAccount: boolean;
+  /** The topology model every stack renders. */
+  readonly topology: Topology;
   readonly sourceStacks: SourceStack[];
   readonly targetStacks: TargetStack[];
 }
@@ -44,20 +48,22 @@ export function buildApp(config: Config, options: BuildOptions = {}): BuiltApp {
   const app = options.app ?? new App();
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 
-  const targetStacks = targetRegions(config).map((region) => new TargetStack(app, { config, account, region, spot: options.spot }));
+  const topology = buildTopology(config, account);
+  const targetStacks = topology.regions.filter((plan) => plan.router).map((plan) => new TargetStack(app, { config, account, region: plan.region, topology, spot: options.spot }));
   const byRegion = new Map(targetStacks.map((s) => [s.region, s]));
-  const sourceStacks = sourceRegions(config).map((region) => {
-    const stack = new SourceStack(app, { config, account, region, spot: options.spot });
-    const regions = new Set(config.replication_configuration.filter((r) => r.source.region === region).flatMap((r) => r.destinations.map((d) => d.region)));
-    for (const r of regions) stack.addStackDependency(byRegion.get(r)!, 'replicates into its staging bucket');
-    return stack;
-  });
+  const sourceStacks = topology.regions
+    .filter((plan) => plan.compressors.length > 0 || plan.driveSources.length > 0)
+    .map((plan) => {
+      const stack = new SourceStack(app, { config, account, region: plan.region, topology, spot: options.spot });
+      for (const r of new Set(plan.replications.map((x) => x.toRegion))) stack.addStackDependency(byRegion.get(r)!, 'replicates into its staging bucket');
+      return stack;
+    });
 
   for (const stack of [...targetStacks, ...sourceStacks]) {
     Tags.of(stack).add('xregion:stack', config.stack_name);
     for (const [key, value] of Object.entries(config.tags)) Tags.of(stack).add(key, value);
   }
-  return { app, account, placeholderAccount, sourceStacks, targetStacks };
+  return { app, account, placeholderAccount, topology, sourceStacks, targetStacks };
 }
 
 /** Reads and validates a config file (throws the config module's ConfigError) and builds the app. */

@@ -27,6 +27,17 @@ export const DEFAULTS = {
   oldestMessageAlarm: Duration.hours(1),
   /** Outbound staging archives are replicated within minutes; kept this long for re-replication. */
   outboxExpiration: Duration.days(14),
+  /**
+   * The compressor's batch records (outbox `_xregion/batches/`): it looks one up before uploading
+   * an archive again, so a record must outlive any redelivery of its messages (SQS keeps a
+   * message at most 14 days).
+   */
+  batchRecordExpiration: Duration.days(15),
+  /**
+   * The router's delivery records (inbound staging `_xregion/deliveries/`): they tell a redelivered
+   * archive event apart from a lost archive, so they outlive SQS's 14-day maximum retention.
+   */
+  deliveryRecordExpiration: Duration.days(30),
   /** Noncurrent versions of staging objects. */
   noncurrentExpiration: Duration.days(7),
   /** Incomplete multipart uploads. */

@@ -7,9 +7,6 @@ export const bucketArn = (bucket: string): string => `arn:aws:s3:::${bucket}`;
 /** ARN of every object under a prefix (`''` = the whole bucket). */
 export const objectsArn = (bucket: string, prefix: string): string => `arn:aws:s3:::${bucket}/${prefix}*`;
 
-/** Joins a bucket-relative base and a prefix the way the staging and catalog keys do (no `//`). */
-export const joinKey = (...parts: string[]): string => parts.join('/').replace(/\/{2,}/g, '/');
-
 /**
  * A statement on a KMS key given as a key ARN or an alias ARN. IAM cannot name a key by its
  * alias, so an alias becomes "any key in that account and region whose alias is this one".

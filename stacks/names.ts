@@ -1,29 +1,15 @@
 /**
- * Deterministic names shared by the two stacks. The source stack addresses the target
- * region's staging bucket and KMS key by these names (never by a cross-region reference), so
- * both sides must compute them the same way from (stack_name, account, region).
+ * Deterministic names of the stacks beyond the topology model: stack names and KMS key aliases.
+ * The source stack addresses the target region's staging bucket (by the model's name) and its key
+ * (by the alias below), never by a cross-region reference. Bucket, queue and prefix names are the
+ * model's (shared/topology), re-exported here for the stacks' users; the stacks themselves take
+ * them from the model's plans.
  */
-import { stagingBucketName } from '../shared/config';
-
-export { stagingBucketName };
+export { catalogBucketName, outboxBucketName, QUARANTINE_PREFIX, stagingBucketName, stagingPrefix } from '../shared/topology';
 
 /** CloudFormation stack names: `{stack_name}-source-{region}` / `{stack_name}-target-{region}`. */
 export const sourceStackName = (stackName: string, region: string): string => `${stackName}-source-${region}`;
 export const targetStackName = (stackName: string, region: string): string => `${stackName}-target-${region}`;
-
-/**
- * The source region's outbound staging bucket, where the compressor writes and from which S3
- * replicates. It is a different bucket from the inbound staging bucket so that one region can
- * be both a source and a target without the router seeing outbound archives.
- */
-export function outboxBucketName(stackName: string, account: string, region: string): string {
-  return `${stackName}-${account}-${region}-outbox`;
-}
-
-/** The catalog bucket (JSONL rows) of a target region. */
-export function catalogBucketName(stackName: string, account: string, region: string): string {
-  return `${stackName}-${account}-${region}-catalog`;
-}
 
 /** Alias of the inbound staging bucket's KMS key (the replica key of the replication rules). */
 export const stagingKeyAlias = (stackName: string): string => `alias/${stackName}/staging`;
@@ -40,8 +26,5 @@ export { catalogDatabaseName, catalogTableName, glueName } from '../shared/catal
 /** Athena workgroup of a deployment: `{stack_name}-catalog`. */
 export const athenaWorkGroupName = (stackName: string): string => `${stackName}-catalog`;
 
-/** Staging-bucket prefix under which the router parks archives it refuses to route. */
-export const QUARANTINE_PREFIX = 'quarantine/';
-
-/** Prefix at the root of a Drive target bucket where drive-ingest keeps its state. */
-export const DRIVE_STATE_PREFIX = '_xregion/';
+/** Prefix at the root of a Drive target bucket where drive-ingest keeps its state: xregion's records prefix. */
+export { RECORDS_PREFIX as DRIVE_STATE_PREFIX } from '../shared/topology';

@@ -1,6 +1,7 @@
 /**
  * A work queue with its dead-letter queue: KMS-encrypted, TLS only; a message moves to the
- * DLQ after DEFAULTS.maxReceiveCount receives.
+ * DLQ after DEFAULTS.maxReceiveCount receives. The stacks name both queues after the topology
+ * model's QueuePlan (`queueName`, `deadLetterQueueName`).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,6 +17,10 @@ export interface QueueWithDlqProps {
   readonly visibilityTimeout?: Duration;
   /** @default DEFAULTS.maxReceiveCount */
   readonly maxReceiveCount?: number;
+  /** Name of the work queue (the topology model's QueuePlan.name). @default a CloudFormation-generated name */
+  readonly queueName?: string;
+  /** Name of the dead-letter queue (QueuePlan.deadLetter). @default a CloudFormation-generated name */
+  readonly deadLetterQueueName?: string;
 }
 
 export class QueueWithDlq extends Construct {
@@ -25,6 +30,7 @@ export class QueueWithDlq extends Construct {
   constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
     super(scope, id);
     this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
+      queueName: props.deadLetterQueueName,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
       enforceSSL: true,
@@ -32,6 +38,7 @@ export class QueueWithDlq extends Construct {
     });
     acknowledge(this.deadLetterQueue, 'This queue is the dead-letter queue.', 'AwsSolutions-SQS3');
     this.queue = new sqs.Queue(this, 'Queue', {
+      queueName: props.queueName,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
       enforceSSL: true,

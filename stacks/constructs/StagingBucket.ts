@@ -1,7 +1,8 @@
 /**
  * A staging bucket with its own KMS key (found by a deterministic alias): versioned, private,
- * TLS only, with lifecycle rules for incomplete uploads and old versions. The source region's
- * outbox also carries the S3 replication rules to each target region's staging bucket.
+ * TLS only, with lifecycle rules for incomplete uploads, old versions and, per prefix, current
+ * objects (archives in the outbox, xregion's own records). The source region's outbox also
+ * carries the S3 replication rules to each target region's staging bucket.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,8 +19,17 @@ export interface StagingBucketProps {
   /** Alias of the bucket's key, e.g. `alias/xregion/staging`. */
   readonly keyAlias: string;
   readonly accessLogs: s3.IBucket;
-  /** Expire current objects after this long (outbox only; the router deletes inbound archives). */
-  readonly expireObjectsAfter?: Duration;
+  /** Current objects to expire, by prefix (e.g. the outbox's archives, delivery or batch records). */
+  readonly expirations?: readonly StagingExpiration[];
+}
+
+/** One lifecycle expiration: current objects under `prefix` expire `after` their creation. */
+export interface StagingExpiration {
+  /** Lifecycle rule id (unique in the bucket, at most 255 characters). */
+  readonly id: string;
+  /** Key prefix; `''` would be the whole bucket. */
+  readonly prefix: string;
+  readonly after: Duration;
 }
 
 /** One replication rule: archives under `prefix` go to another region's staging bucket. */
@@ -57,7 +67,7 @@ export class StagingBucket extends Construct {
       },
       { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },
     ];
-    if (props.expireObjectsAfter) lifecycleRules.push({ id: 'expire-replicated-archives', expiration: props.expireObjectsAfter });
+    for (const e of props.expirations ?? []) lifecycleRules.push({ id: e.id, prefix: e.prefix || undefined, expiration: e.after });
     this.bucket = new s3.Bucket(this, 'Bucket', {
       ...secureBucketProps(props.accessLogs, `${props.bucketName}/`),
       bucketName: props.bucketName,

@@ -2,7 +2,7 @@
 export { QueueWithDlq, type QueueWithDlqProps } from './QueueWithDlq';
 export { QueueService, capacityStrategy, type QueueServiceProps } from './QueueService';
 export { ServicePlatform, REPO_ROOT, IMAGE_EXCLUDES } from './ServicePlatform';
-export { StagingBucket, type StagingBucketProps, type StagingReplication } from './StagingBucket';
+export { StagingBucket, type StagingBucketProps, type StagingExpiration, type StagingReplication } from './StagingBucket';
 export { Catalog, catalogBase, projectionParameters, type CatalogProps, type CatalogTableSpec } from './Catalog';
 export { Monitoring, insights, type MonitoringProps } from './Monitoring';
 export { DriveIngestSchedule, type DriveIngestScheduleProps } from './DriveIngestSchedule';

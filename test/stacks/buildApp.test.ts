@@ -3,6 +3,10 @@ import { ConfigError, parseConfig, readConfig } from '../../shared/config';
 import { buildApp, buildAppFromFile, BuildOptionsError } from '../../stacks/buildApp';
 import { DEFAULTS } from '../../stacks/defaults';
 import { compressorConfig, driveIngestConfig, routerConfig } from '../../stacks/runtime';
+import { buildTopology, regionPlan } from '../../shared/topology';
+import { SourceStack } from '../../stacks/SourceStack';
+import { topologyOf } from '../../stacks/topology';
+import { expectAppRendersModel, renderedReplications } from './modelRendering';
 import { ACCOUNT, fixturePath, resourcesOf, synthVariant } from './synthVariant';
 
 // Synthesized once for the file: source and target sides must agree on names.
@@ -15,6 +19,13 @@ describe('Function: buildApp', () => {
       expect(guide.sourceStacks.map((s) => s.stackName)).toEqual(['xregion-source-us-west-2']);
       expect(guide.targetStacks.map((s) => s.stackName)).toEqual(['xregion-target-ca-central-1', 'xregion-target-eu-central-1']);
       expect([...guide.sourceStacks, ...guide.targetStacks].every((s) => s.account === ACCOUNT)).toBe(true);
+    });
+
+    it('builds the topology model once and renders it: every stack its region plan, exactly the model names across the app', () => {
+      expect(guide.topology).toMatchObject({ stackName: 'xregion', account: ACCOUNT });
+      for (const stack of guide.sourceStacks) expect(stack.plan).toBe(regionPlan(guide.topology, stack.region));
+      for (const stack of guide.targetStacks) expect(stack.plan).toBe(regionPlan(guide.topology, stack.region).router);
+      expectAppRendersModel(guide);
     });
 
     it('makes each source stack depend on the target stacks it replicates to (deploy targets first)', () => {
@@ -85,7 +96,7 @@ describe('Function: buildAppFromFile', () => {
     // Act
     const act = () => buildAppFromFile(fixturePath('stacks-invalid.json'), { account: ACCOUNT });
     // Assess
-    expect(expected).toContain('3 problems');
+    expect(expected).toContain('4 problems');
     expect(act).toThrow(ConfigError);
     expect(act).toThrow(expected);
   });
@@ -137,5 +148,55 @@ describe('Function: buildApp with a region that is both a source and a target', 
     const east = bidi.sourceStacks.find((s) => s.region === 'us-east-1')!;
     const outbox = resourcesOf(bidi.template(east), 'AWS::S3::Bucket').find(([, p]) => p.ReplicationConfiguration)![1];
     expect(outbox.ReplicationConfiguration.Rules.map((r: any) => r.Filter.Prefix)).toEqual(['bidi-east/docs']);
+  });
+
+  it('renders the model in both directions: each outbox replicates only its own rules to the other region staging bucket', () => {
+    expectAppRendersModel(bidi);
+    for (const [from, to] of [
+      ['us-east-1', 'eu-west-1'],
+      ['eu-west-1', 'us-east-1'],
+    ]) {
+      const stack = bidi.sourceStacks.find((s) => s.region === from)!;
+      const plan = regionPlan(bidi.topology, from);
+      expect(renderedReplications(bidi.template(stack), plan.outbox!).map((r) => r.toBucket)).toEqual([regionPlan(bidi.topology, to).router!.staging]);
+    }
+  });
+});
+
+describe('Function: topologyOf (the stacks take the model as it is, after two checks)', () => {
+  const config = readConfig(fixturePath('stacks-fanout.json')).config;
+
+  it('refuses a topology of another account or stack name', () => {
+    const other = buildTopology(config, '210987654321');
+    expect(() => topologyOf({ config, account: ACCOUNT, topology: other })).toThrow(/does not belong to fan\/123456789012/);
+  });
+
+  it('fails the synth, instead of the deploy, when the model gives two queues of a region or two buckets one name', () => {
+    const clash = buildTopology(config, ACCOUNT);
+    const [a, b] = regionPlan(clash, 'us-east-1').compressors;
+    b.queue = { ...a.queue };
+    expect(() => new SourceStack(new App(), { config, account: ACCOUNT, region: 'us-east-1', topology: clash })).toThrow(`internal: the topology names two queues of us-east-1 "${a.queue.name}"`);
+    const buckets = buildTopology(config, ACCOUNT);
+    regionPlan(buckets, 'eu-west-1').router!.catalog = regionPlan(buckets, 'us-east-1').outbox;
+    expect(() => topologyOf({ config, account: ACCOUNT, topology: buckets })).toThrow(/two buckets "fan-123456789012-us-east-1-outbox"/);
+  });
+});
+
+describe('Function: buildApp with a region that has only a Drive source', () => {
+  it('makes its source stack without an outbox, compressor or replication (the model has none there)', () => {
+    // Prepare
+    const config = parseConfig({
+      stack_name: 'solo',
+      drive_sources: [{ name: 'corp', domain: 'corp.example', users: ['a@corp.example'], target: { region: 'eu-west-2', bucket: 'corp-landing-eu', prefix: 'gdrive/' } }],
+      replication_configuration: [{ source: { region: 'us-east-1', bucket: 'corp-src' }, destinations: [{ region: 'eu-west-1', bucket: 'corp-dst' }] }],
+    }).config;
+    // Act
+    const built = buildApp(config, { account: ACCOUNT, app: new App({ builtinCloudFormationValidation: false }) });
+    // Assess
+    const drive = built.sourceStacks.find((s) => s.region === 'eu-west-2')!;
+    expect(regionPlan(built.topology, 'eu-west-2')).toMatchObject({ outbox: undefined, compressors: [], replications: [] });
+    expect([drive.outbox, drive.node.tryFindChild('Outbox'), drive.node.tryFindChild('OutboxBucket')]).toEqual([undefined, undefined, undefined]);
+    expect([drive.compressors, drive.driveIngests.length, drive.dependencies]).toEqual([[], 1, []]);
+    expect(built.sourceStacks.find((s) => s.region === 'us-east-1')!.dependencies.map((s) => s.stackName)).toEqual(['solo-target-eu-west-1']);
   });
 });

@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../shared/config';
+import { BATCH_RECORDS_PREFIX, RECORDS_PREFIX, regionPlan } from '../../shared/topology';
+import { expectSourceRendersModel, expirationsOf, renderedNotifications, renderedQueues, renderedReplications } from './modelRendering';
 import { ACCOUNT, containerEnvironment, resourcesGranted, resourcesOf, statementsOf, synthVariant } from './synthVariant';
 
 // Each variant is synthesized once for the whole file (a synth costs seconds).
@@ -18,6 +20,15 @@ describe('Class: SourceStack', () => {
 
     it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
       expect(example.nagViolations(stack)).toEqual([]);
+    });
+
+    it("renders the topology model's plan of its region: queue names, notification, outbox, replication rules", () => {
+      expectSourceRendersModel(example, stack);
+      const [compressor] = regionPlan(example.topology, 'us-west-2').compressors;
+      expect(renderedQueues(t)).toEqual([compressor.queue]);
+      expect(compressor.queue.name).toMatch(/^xregion-compressor-.*acme-drive-landing/);
+      expect(compressor.queue.deadLetter).toBe(`${compressor.queue.name}-dlq`);
+      expect(renderedNotifications(t)).toEqual([{ bucket: 'acme-drive-landing', prefix: 'gdrive-backup/', suffix: '', queue: compressor.queue.name }]);
     });
 
     it('creates the Drive landing bucket: versioned, encrypted, private, TLS only', () => {
@@ -57,12 +68,33 @@ describe('Class: SourceStack', () => {
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
             Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 7 } }),
-            Match.objectLike({ ExpirationInDays: 14 }),
+            Match.objectLike({ Prefix: 'acme-drive-landing/gdrive-backup/', ExpirationInDays: 14 }),
           ]),
         },
       });
       t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/xregion/outbox' });
       t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+
+    it('expires archives after 14 days under the rule prefix only, and batch records after 15 days (past SQS 14-day retention)', () => {
+      const outbox = `xregion-${ACCOUNT}-us-west-2-outbox`;
+      expect(expirationsOf(t, outbox)).toEqual([
+        { prefix: 'acme-drive-landing/gdrive-backup/', days: 14 },
+        { prefix: '_xregion/batches/', days: 15 },
+      ]);
+      expect(BATCH_RECORDS_PREFIX).toBe('_xregion/batches/');
+    });
+
+    it('never replicates the batch records: every replication rule filters on a rule prefix outside _xregion/', () => {
+      const outbox = `xregion-${ACCOUNT}-us-west-2-outbox`;
+      const prefixes = renderedReplications(t, outbox).map((r) => r.prefix);
+      expect(prefixes.length).toBeGreaterThan(0);
+      for (const prefix of prefixes) {
+        expect(prefix).not.toBe('');
+        expect(`${BATCH_RECORDS_PREFIX}batch.json`.startsWith(prefix)).toBe(false);
+        expect(prefix.startsWith(RECORDS_PREFIX)).toBe(false);
+      }
+      expect((resourcesGranted(statementsOf(t, 'OutboxReplicationRole'), 's3:GetObjectVersionForReplication') as string[]).filter((r) => r.includes('_xregion'))).toEqual([]);
     });
 
     it('replicates the rule prefix to each destination region staging bucket with its replica key alias', () => {
@@ -134,11 +166,24 @@ describe('Class: SourceStack', () => {
       });
     });
 
-    it('lets the compressor read only the rule prefix of its source and write only that prefix of the outbox', () => {
+    it('lets the compressor read only the rule prefix of its source and write only that prefix and the batch records of the outbox', () => {
       const statements = statementsOf(t, 'Rule0CompressorTaskDefinitionTaskRole');
       expect(resourcesGranted(statements, 's3:GetObjectVersion')).toEqual(['arn:aws:s3:::acme-drive-landing/gdrive-backup/*']);
-      expect(resourcesGranted(statements, 's3:PutObject')).toEqual([`arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`]);
+      expect(resourcesGranted(statements, 's3:PutObject')).toEqual([
+        `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`,
+        `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/_xregion/batches/*`,
+      ]);
       expect(resourcesGranted(statements, 's3:DeleteObject')).toEqual([]);
+      expect(resourcesGranted(statements, 's3:DeleteObjectVersion')).toEqual([]);
+    });
+
+    it('lets the compressor put and get (HEAD) batch records, and list the outbox so a missing record is a 404', () => {
+      const statements = statementsOf(t, 'Rule0CompressorTaskDefinitionTaskRole');
+      const records = `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/_xregion/batches/*`;
+      expect(statements).toContainEqual({ Action: ['s3:PutObject', 's3:GetObject'], Effect: 'Allow', Resource: records });
+      expect(resourcesGranted(statements, 's3:ListBucket')).toEqual(['arn:aws:s3:::acme-drive-landing', `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox`]);
+      // Only the batch records themselves: the compressor can read no other archive of the outbox.
+      expect((resourcesGranted(statements, 's3:GetObject') as string[]).filter((r) => r.includes('-outbox/'))).toEqual([records]);
     });
 
     it('schedules drive-ingest with the Drive cron, its secret by name and write access to its prefixes only', () => {
@@ -191,6 +236,19 @@ describe('Class: SourceStack', () => {
       expect(fanout.nagViolations(stack)).toEqual([]);
     });
 
+    it("renders the topology model's plan: one named queue per rule, each rule's notification, the model's replication rules", () => {
+      expectSourceRendersModel(fanout, stack);
+      const plan = regionPlan(fanout.topology, 'us-east-1');
+      expect(plan.compressors.map((c) => c.queue.name)).toEqual([expect.stringMatching(/^fan-compressor-.*corp-drive/), expect.stringMatching(/^fan-compressor-.*corp-finance/)]);
+      // Construct ids (so logical ids) stay by rule index: Rule0Queue/{Queue,Dlq}, Rule1Queue/{Queue,Dlq}.
+      expect(resourcesOf(t, 'AWS::SQS::Queue').filter(([id]) => id.startsWith('Rule')).map(([id, p]) => [id.replace(/[0-9A-F]{8}$/, ''), p.QueueName])).toEqual([
+        ['Rule0QueueDlq', plan.compressors[0].queue.deadLetter],
+        ['Rule0Queue', plan.compressors[0].queue.name],
+        ['Rule1QueueDlq', plan.compressors[1].queue.deadLetter],
+        ['Rule1Queue', plan.compressors[1].queue.name],
+      ]);
+    });
+
     it('imports both source buckets and notifies with each rule own filters', () => {
       expect(resourcesOf(t, 'AWS::S3::Bucket').map(([, p]) => p.BucketName)).not.toContain('corp-drive');
       const configs = resourcesOf(t, 'Custom::S3BucketNotifications').map(([, p]) => [p.BucketName, p.NotificationConfiguration.QueueConfigurations[0].Filter ?? null]);
@@ -240,7 +298,10 @@ describe('Class: SourceStack', () => {
         Resource: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
         Condition: { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
       });
-      expect(resourcesGranted(statementsOf(t, 'Rule1CompressorTaskDefinitionTaskRole'), 's3:GetObject')).toEqual(['arn:aws:s3:::corp-finance/ledgers/*']);
+      expect(resourcesGranted(statementsOf(t, 'Rule1CompressorTaskDefinitionTaskRole'), 's3:GetObject')).toEqual([
+        'arn:aws:s3:::corp-finance/ledgers/*',
+        `arn:aws:s3:::fan-${ACCOUNT}-us-east-1-outbox/_xregion/batches/*`,
+      ]);
     });
 
     it('warns at synth that a rule with an empty prefix on a Drive target also receives _xregion/ events', () => {

@@ -23,7 +23,11 @@ export interface Variant extends BuiltApp {
 
 /** Builds the app of a fixture (CloudFormation schema validation off for speed; cdk-nag on). */
 export function synthVariant(fixture: string): Variant {
-  const { config } = readConfig(fixturePath(fixture));
+  return synthConfig(readConfig(fixturePath(fixture)).config);
+}
+
+/** Builds and synthesizes the app of a validated config (CloudFormation schema validation off for speed; cdk-nag on). */
+export function synthConfig(config: Config): Variant {
   const app = new App({ builtinCloudFormationValidation: false });
   const built = buildApp(config, { app, account: ACCOUNT });
   const assembly = app.synth();

@@ -1,7 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { CATALOG_COLUMNS } from '../../shared/catalog/columns';
 import { parseConfig } from '../../shared/config';
+import { DELIVERY_RECORDS_PREFIX, regionPlan } from '../../shared/topology';
 import type { TargetStack } from '../../stacks/TargetStack';
+import { expectTargetRendersModel, expirationsOf, renderedNotifications, renderedQueues } from './modelRendering';
 import { ACCOUNT, containerEnvironment, resourcesGranted, resourcesOf, statementsOf, synthVariant, type Variant } from './synthVariant';
 
 // Each variant is synthesized once for the whole file (a synth costs seconds).
@@ -23,6 +25,47 @@ describe('Class: TargetStack', () => {
 
     it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
       for (const stack of guide.targetStacks) expect(guide.nagViolations(stack)).toEqual([]);
+    });
+
+    it("renders the topology model's router plan of each region: queue names, notifications, staging and catalog buckets", () => {
+      for (const stack of guide.targetStacks) expectTargetRendersModel(guide, stack);
+      const router = regionPlan(guide.topology, 'eu-central-1').router!;
+      expect(renderedQueues(eu)).toEqual([{ name: 'xregion-router-eu-central-1', deadLetter: 'xregion-router-eu-central-1-dlq' }]);
+      expect(router.queue).toEqual({ name: 'xregion-router-eu-central-1', deadLetter: 'xregion-router-eu-central-1-dlq' });
+      expect(renderedNotifications(eu)).toEqual([{ bucket: `xregion-${ACCOUNT}-eu-central-1-staging`, prefix: 'source-bucket/', suffix: '.tar.zst', queue: 'xregion-router-eu-central-1' }]);
+      expect([router.staging, router.catalog]).toEqual([`xregion-${ACCOUNT}-eu-central-1-staging`, `xregion-${ACCOUNT}-eu-central-1-catalog`]);
+      expect(regionPlan(guide.topology, 'ca-central-1').router!.catalog).toBeUndefined();
+    });
+
+    it('expires delivery records after 30 days (past SQS 14-day retention) and no archive or quarantined object', () => {
+      for (const [t, region] of [[eu, 'eu-central-1'], [ca, 'ca-central-1']] as const) {
+        expect(expirationsOf(t, `xregion-${ACCOUNT}-${region}-staging`)).toEqual([{ prefix: '_xregion/deliveries/', days: 30 }]);
+      }
+      expect(DELIVERY_RECORDS_PREFIX).toBe('_xregion/deliveries/');
+    });
+
+    it('lets the router put, get and list its delivery records, and never delete them', () => {
+      const statements = statementsOf(eu, 'RouterTaskDefinitionTaskRole');
+      const staging = `arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging`;
+      expect(statements).toContainEqual({ Action: ['s3:PutObject', 's3:GetObject'], Effect: 'Allow', Resource: `${staging}/_xregion/deliveries/*` });
+      expect(resourcesGranted(statements, 's3:ListBucket')).toContain(staging);
+      const deletable = [...resourcesGranted(statements, 's3:DeleteObject'), ...resourcesGranted(statements, 's3:DeleteObjectVersion')] as string[];
+      // A delete grant covers a record when its prefix (before the `*`) is a prefix of the record's key.
+      const record = `${staging}/_xregion/deliveries/source-bucket/documents/backup_1_a.tar.zst/target-bucket-backup.json`;
+      expect(deletable.filter((r) => record.startsWith(r.replace(/\*$/, '')))).toEqual([]);
+    });
+
+    it('can put or server-side copy an archive (any size, with its xregion-archive-etag metadata) to the backup destination and compare an existing copy', () => {
+      const statements = statementsOf(eu, 'RouterTaskDefinitionTaskRole');
+      // Source of CopyObject/UploadPartCopy: the staging archive, pinned to its version, with its tags.
+      for (const action of ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging']) {
+        expect(resourcesGranted(statements, action)).toContain(`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/source-bucket/*`);
+      }
+      // Destination: PutObject (user metadata needs nothing else), multipart for large copies, a HEAD of an existing copy.
+      for (const action of ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:GetObject']) {
+        expect(resourcesGranted(statements, action)).toContain('arn:aws:s3:::target-bucket-backup/documents/*');
+      }
+      expect(resourcesGranted(statements, 's3:ListBucket')).toContain('arn:aws:s3:::target-bucket-backup');
     });
 
     it('creates the staging bucket under its deterministic name and key alias: versioned, KMS, TLS only', () => {
@@ -83,6 +126,7 @@ describe('Class: TargetStack', () => {
       expect((resourcesGranted(statements, 's3:PutObject') as string[]).sort()).toEqual([
         'arn:aws:s3:::target-bucket-backup/documents/*',
         `arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-catalog/source-bucket/documents/*`,
+        `arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/_xregion/deliveries/*`,
         `arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/quarantine/*`,
       ]);
       expect(resourcesGranted(statements, 's3:DeleteObject')).toEqual([`arn:aws:s3:::xregion-${ACCOUNT}-eu-central-1-staging/source-bucket/*`]);
@@ -152,12 +196,28 @@ describe('Class: TargetStack', () => {
       for (const type of ['AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Glue::Crawler', 'AWS::Athena::WorkGroup']) ca.resourceCountIs(type, 0);
     });
 
-    it('alarms on router failures and quarantined archives', () => {
+    it('alarms on router failures, quarantined archives and missing archives', () => {
       const queries = resourcesOf(eu, 'AWS::CloudWatch::Alarm').map(([, p]) => JSON.stringify(p.Metrics ?? []));
       expect(queries.some((q) => q.includes("SELECT SUM(ArchivesQuarantined) FROM xregion WHERE service = 'router'"))).toBe(true);
       expect(queries.some((q) => q.includes("SELECT SUM(Failures) FROM xregion WHERE service = 'router'"))).toBe(true);
       const [, dashboard] = resourcesOf(eu, 'AWS::CloudWatch::Dashboard')[0];
       expect(JSON.stringify(dashboard.DashboardBody)).toContain('GROUP BY destination');
+    });
+
+    it('alarms, like the other router metrics, on ArchivesMissing (an archive gone from staging with no delivery record) and graphs it', () => {
+      for (const t of [eu, ca]) {
+        const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, p]) => JSON.stringify(p.Metrics ?? []).includes("SELECT SUM(ArchivesMissing) FROM xregion WHERE service = 'router'"));
+        expect(alarms).toHaveLength(1);
+        const [id, alarm] = alarms[0];
+        expect(id).toMatch(/^MonitoringRouterArchivesMissing/);
+        expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+        expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarms/) }]);
+        expect(alarm.OKActions).toEqual(alarm.AlarmActions);
+        expect(alarm.AlarmDescription).toContain('no delivery record under _xregion/deliveries/');
+        const body = JSON.stringify(resourcesOf(t, 'AWS::CloudWatch::Dashboard')[0][1].DashboardBody);
+        expect(body).toContain('SELECT SUM(ArchivesMissing) FROM xregion');
+        expect(body).toContain('router: archives routed / quarantined / missing');
+      }
     });
   });
 
@@ -175,8 +235,14 @@ describe('Class: TargetStack', () => {
       const statements = statementsOf(t, 'RouterTaskDefinitionTaskRole');
       expect((resourcesGranted(statements, 's3:PutObject') as string[]).sort()).toEqual([
         'arn:aws:s3:::media-mirror-west/*',
+        `arn:aws:s3:::mirror-${ACCOUNT}-us-west-2-staging/_xregion/deliveries/*`,
         `arn:aws:s3:::mirror-${ACCOUNT}-us-west-2-staging/quarantine/*`,
       ]);
+    });
+
+    it("renders the topology model's router plan (no catalog)", () => {
+      expectTargetRendersModel(normalOnly, stack);
+      expect(stack.plan.catalog).toBeUndefined();
     });
   });
 
@@ -186,6 +252,12 @@ describe('Class: TargetStack', () => {
 
     it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
       expect(fanout.nagViolations(stack)).toEqual([]);
+    });
+
+    it("renders the topology model's router plan, owning both rules", () => {
+      expectTargetRendersModel(fanout, stack);
+      expect(stack.plan.rules).toEqual(fanout.config.replication_configuration);
+      expect(stack.paths.map((p) => p.destination.bucket)).toEqual(['corp-drive-backup-eu', 'corp-finance-backup-eu', 'corp-finance-mirror-eu']);
     });
 
     it('notifies once per source bucket', () => {
