@@ -21,3 +21,5 @@ export * from './errors';
 export { listFiles, packFiles } from './packDirectory';
 export type { DirFile } from './packDirectory';
 export { safeExtractPath } from './safeExtract';
+export { ExtractOutput } from './ExtractOutput';
+export type { StagedFile } from './ExtractOutput';

@@ -1,6 +1,6 @@
 /** `xregion archive create|list|extract|cat`: the seekable .tar.zst format from the command line. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
@@ -8,14 +8,15 @@ import {
   ArchiveCorruptError,
   ArchiveReader,
   DEFAULT_THREADS,
+  ExtractOutput,
   listFiles,
   LocalFileRangeReader,
   packFiles,
   prewarmArchiveWriter,
   readArchiveStream,
   relativeKeyOf,
-  safeExtractPath,
   type Manifest,
+  type StagedFile,
 } from '../../../shared/archive';
 
 function intOption(name: string, min: number, max: number) {
@@ -98,59 +99,74 @@ async function cat(file: string, member: string, opts: { stats?: boolean }): Pro
   });
 }
 
-/** Writes a stream to `relativeKey` under `dir` through a temporary file renamed only once verified. */
-async function writeMember(dir: string, relativeKey: string, body: NodeJS.ReadableStream): Promise<void> {
-  const { path, tmp } = await safeExtractPath(dir, relativeKey);
+/**
+ * Extracts into `-C dir`. No path renames a byte into place before its member is verified
+ * against the manifest's sha256 and size; on failure every temporary file and every folder the
+ * run created (left empty) is removed. Files verified and renamed before the failure stay.
+ */
+async function extract(file: string, members: string[], opts: { directory: string }): Promise<void> {
+  const out = await ExtractOutput.open(opts.directory);
   try {
-    await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
-    await rename(tmp, path);
+    await extractInto(out, file, members);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    await out.discard();
     throw err;
   }
 }
 
-async function extract(file: string, members: string[], opts: { directory: string }): Promise<void> {
-  const dir = opts.directory;
-  await mkdir(dir, { recursive: true });
+async function extractInto(out: ExtractOutput, file: string, members: string[]): Promise<void> {
   // Our archives: read the index first so each member is verified before its file is renamed into place.
-  let manifest: Manifest | undefined;
-  let seekable = true;
+  let manifest: Manifest;
   try {
     manifest = await withReader(file, async (r) => (await r.readIndex()).manifest);
   } catch (err) {
     if (!(err instanceof ArchiveCorruptError && err.check === 'seek-table')) throw err;
-    seekable = false; // a stock `tar | zstd` archive: sequential, nothing to verify against
+    return extractSequentially(out, file, members);
   }
-  if (members.length > 0 && seekable) {
+  if (members.length > 0) {
     const wanted = members.map(relativeKeyOf);
     await withReader(file, async (r) => {
       for (const key of wanted) await r.member(key); // fail before writing anything
       const bar = progress(wanted.length, 'files');
       for (const key of wanted) {
-        await writeMember(dir, key, await r.openMember(key));
+        // openMember's stream errors at its end on a sha256 mismatch, before the commit.
+        await out.commit(await out.stage(key, await r.openMember(key)));
         bar.tick();
       }
       bar.stop();
     });
     return;
   }
+  const bar = progress(manifest.objects.length, 'files');
+  // With the manifest given up front each body errors at its end if its sha256 or size disagrees.
+  for await (const e of readArchiveStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), { archiveName: basename(file), manifest })) {
+    await out.commit(await out.stage(e.relativeKey, e.body));
+    bar.tick();
+  }
+  bar.stop();
+}
+
+/**
+ * No usable seek table, so no manifest up front: a stock `tar | zstd` archive, or ours damaged at
+ * the tail. Ours can be verified only once its manifest.json, the last member, has arrived, so
+ * every file is staged and renamed only after the whole stream has decoded (zstd checksums) and,
+ * if it turned out to be ours, matched its manifest.json and seek table.
+ */
+async function extractSequentially(out: ExtractOutput, file: string, members: string[]): Promise<void> {
   const wanted = members.length > 0 ? new Set(members.map(relativeKeyOf)) : undefined;
-  const bar = progress(manifest?.objects.length ?? 0, 'files');
-  const entries = readArchiveStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), {
-    archiveName: basename(file),
-    ...(manifest && { manifest }),
-  });
+  const bar = progress(0, 'files');
+  const staged: StagedFile[] = [];
   const found = new Set<string>();
-  for await (const e of entries) {
+  for await (const e of readArchiveStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), { archiveName: basename(file) })) {
     if (wanted && !wanted.has(e.relativeKey)) continue;
     found.add(e.relativeKey);
-    await writeMember(dir, e.relativeKey, e.body);
+    staged.push(await out.stage(e.relativeKey, e.body));
     bar.tick();
   }
   bar.stop();
   const missing = wanted ? [...wanted].filter((k) => !found.has(k)) : [];
   if (missing.length > 0) throw new Error(`${basename(file)}: no member ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
+  for (const f of staged) await out.commit(f);
 }
 
 /** Registers `xregion archive ...`. */
