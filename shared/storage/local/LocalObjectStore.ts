@@ -10,7 +10,6 @@
  * pipeline makes a dozen such calls per object (sidecar.ts has the measurement). Bodies above
  * SYNC_BODY_BYTES still stream asynchronously, so a large object never blocks the event loop.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, openSync, promises as fs, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -34,9 +33,10 @@ import { buildS3TestEvent } from '../s3Event';
 import { FolderCache } from './FolderCache';
 import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
-import { checkBucket, LocalLayout } from './layout';
-import { notify, type LocalEventName, type LocalNotificationRule } from './notifications';
-import { deriveSidecar, newVersionId, readSidecar, sidecarMatches, writeSidecar, type Sidecar } from './sidecar';
+import { checkBucket, LocalLayout, tempName } from './layout';
+import { EventNotQueuedError } from './errors';
+import { anyRuleMatches, notify, type LocalEventName, type LocalNotificationRule } from './notifications';
+import { deriveSidecar, newVersionId, placeSidecar, readSidecar, sidecarMatches, stageSidecar, writeSidecar, type Sidecar } from './sidecar';
 import { walkKeys } from './walk';
 
 export interface LocalObjectStoreConfig {
@@ -63,6 +63,11 @@ function putEvent(size: number, multipartThreshold: number): LocalEventName {
   return size > multipartThreshold ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put';
 }
 
+/** Identifies one version in `announcing`. */
+function announceId(bucket: string, key: string, versionId: string): string {
+  return `${bucket}\0${key}\0${versionId}`;
+}
+
 function lowerKeys(m: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }
@@ -82,6 +87,8 @@ export class LocalObjectStore implements ObjectStore {
   private readonly threshold: number;
   private readonly locks = new KeyLock();
   private readonly folders = new FolderCache();
+  /** Versions whose event is being sent right now (`bucket\0key\0versionId`): a concurrent scan leaves them alone. */
+  private readonly announcing = new Set<string>();
 
   constructor(cfg: LocalObjectStoreConfig) {
     this.layout = new LocalLayout(path.resolve(cfg.root));
@@ -189,7 +196,7 @@ export class LocalObjectStore implements ObjectStore {
       if (err instanceof StorageError) throw err;
       throw new StorageError(`s3://${bucket}/${key}: writing failed: ${(err as Error).message}`, bucket, key, errno(err) === 'EMFILE', { cause: err });
     }
-    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'> = {
+    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size' | 'announced'> = {
       v: 1,
       etag: digest.md5Hex,
       sha256: digest.sha256,
@@ -199,7 +206,6 @@ export class LocalObjectStore implements ObjectStore {
       storageClass: opts.storageClass || 'STANDARD',
       metadata: { ...lowerKeys(opts.metadata), [SHA256_METADATA_KEY]: digest.sha256 },
       tags: { ...(opts.tags ?? {}) },
-      announced: true,
     };
     const event = putEvent(digest.byteCount, opts.multipartThreshold ?? this.threshold);
     const condition = opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined ? { ifNoneMatch: opts.ifNoneMatch, ifMatch: opts.ifMatch } : undefined;
@@ -247,7 +253,7 @@ export class LocalObjectStore implements ObjectStore {
     }
     const s = src.side;
     const replace = opts.replaceMetadata === true;
-    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'> = {
+    const side: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size' | 'announced'> = {
       v: 1,
       etag: s.etag,
       sha256: s.sha256,
@@ -257,7 +263,6 @@ export class LocalObjectStore implements ObjectStore {
       storageClass: opts.storageClass || s.storageClass,
       metadata: replace ? { ...lowerKeys(opts.metadata), [SHA256_METADATA_KEY]: s.sha256 } : { ...s.metadata, [SHA256_METADATA_KEY]: s.sha256 },
       tags: replace ? { ...(opts.tags ?? {}) } : { ...s.tags },
-      announced: true,
     };
     return this.commit(target.bucket, target.key, dataPath, tmp, side, eventFor(src.st.size));
   }
@@ -302,8 +307,12 @@ export class LocalObjectStore implements ObjectStore {
 
   /**
    * Emit ObjectCreated:Put for files that appeared in the bucket folder without a put (for
-   * `--watch`): files with no matching sidecar, unchanged for `settleMs` (default 1000) so a file
-   * still being copied in is left for the next scan. Returns the keys announced.
+   * `--watch`), and for versions whose event may not have been queued (a crash or a failed send
+   * between a commit and its notification): files with no matching sidecar, or one not marked
+   * announced, unchanged for `settleMs` (default 1000) so a file still being copied in is left for
+   * the next scan. The event is queued before the version is marked announced, so a crash in
+   * between repeats it (at least once) rather than losing it. Returns the keys announced; throws
+   * EventNotQueuedError (after the keys before it were announced) when a send fails.
    */
   async scanForNewFiles(bucket: string, opts: { prefix?: string; settleMs?: number } = {}): Promise<string[]> {
     this.requireBucket(bucket);
@@ -321,24 +330,55 @@ export class LocalObjectStore implements ObjectStore {
         try {
           const st = fstatSync(fd);
           const side = readSidecar(metaPath);
-          if (!st.isFile() || (sidecarMatches(side, st) && side.announced) || Date.now() - st.mtimeMs < settleMs) return undefined;
-          const fresh = sidecarMatches(side, st) ? side : await deriveSidecar(fd, st, side);
+          if (!st.isFile()) return undefined;
+          if (sidecarMatches(side, st) && (side.announced || this.announcing.has(announceId(bucket, key, side.versionId)))) return undefined;
+          if (Date.now() - st.mtimeMs < settleMs) return undefined;
+          let fresh = side;
+          if (!sidecarMatches(fresh, st)) {
+            fresh = await deriveSidecar(fd, st, side);
+            fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
+            writeSidecar(metaPath, fresh, this.layout.tmpDir());
+          }
           // A version recognised by its bytes (a copied folder) was announced before: not new.
-          const isNew = !fresh.announced;
-          fresh.announced = true;
-          fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
-          writeSidecar(metaPath, fresh, this.layout.tmpDir());
-          return isNew ? fresh : undefined;
+          return fresh.announced ? undefined : { side: fresh, mark: stageSidecar({ ...fresh, announced: true }, this.layout.tmpDir()) };
         } finally {
           closeSync(fd);
         }
       });
       if (hit) {
-        await notify(this.rules, this.region, 'ObjectCreated:Put', { bucket, key, size: hit.size, etag: hit.etag, versionId: hit.versionId });
+        await this.announce(bucket, key, 'ObjectCreated:Put', hit.side, hit.mark, false);
         announced.push(key);
       }
     }
     return announced;
+  }
+
+  /**
+   * Queue the event of a version already in place with `announced: false`, then move its staged
+   * announced sidecar (`mark`) over it. A send that fails leaves the version unannounced, for the
+   * next scan. The mark is staged before the send so that marking is one rename.
+   */
+  private async announce(bucket: string, key: string, event: LocalEventName, side: Sidecar, mark: string, committed: boolean): Promise<void> {
+    const id = announceId(bucket, key, side.versionId);
+    this.announcing.add(id);
+    try {
+      await notify(this.rules, this.region, event, { bucket, key, size: side.size, etag: side.etag, versionId: side.versionId });
+    } catch (err) {
+      rmSync(mark, { force: true });
+      throw new EventNotQueuedError(bucket, key, event, committed, { cause: err });
+    } finally {
+      this.announcing.delete(id);
+    }
+    // Only while the data file is still this version: else the mark describes nothing. No key lock
+    // is needed: this check-and-rename is synchronous, as is every commit's sidecar-and-data
+    // placement, so none can come in between (and no commit rewrites a sidecar that matches).
+    try {
+      if (sidecarMatches(side, statSync(this.layout.dataPath(bucket, key)))) placeSidecar(mark, this.layout.metaPath(bucket, key), (d) => this.folders.ensure(d));
+      else rmSync(mark, { force: true });
+    } catch {
+      // Gone, or the rename failed: a later scan announces the version once more (at least once, as S3).
+      rmSync(mark, { force: true });
+    }
   }
 
   private async commit(
@@ -346,17 +386,22 @@ export class LocalObjectStore implements ObjectStore {
     key: string,
     dataPath: string,
     tmp: string,
-    partial: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size'>,
+    partial: Omit<Sidecar, 'ino' | 'mtimeMs' | 'size' | 'announced'>,
     event: LocalEventName,
     condition?: { ifNoneMatch?: '*'; ifMatch?: string },
   ): Promise<PutResult> {
     const metaPath = this.layout.metaPath(bucket, key);
-    const side = await this.locks.run(`${bucket}/${key}`, async () => {
+    // With a rule to notify, the version goes in unannounced and is marked once its event is
+    // queued; a crash in between leaves it for scanForNewFiles. Without one, nothing waits.
+    const notified = anyRuleMatches(this.rules, bucket, key, event);
+    const { side, mark } = await this.locks.run(`${bucket}/${key}`, async () => {
       // Checked under the key's lock, so no other commit of this key comes in between.
       if (condition) await this.checkCondition(bucket, key, tmp, condition);
+      let mark: string | undefined;
       try {
         const st = statSync(tmp);
-        const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
+        const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
+        if (notified) mark = stageSidecar({ ...full, announced: true }, this.layout.tmpDir());
         const place = (): void => {
           this.folders.ensure(path.dirname(dataPath));
           // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
@@ -371,9 +416,10 @@ export class LocalObjectStore implements ObjectStore {
           this.folders.forget(); // a folder removed behind our back: create it again, once
           place();
         }
-        return full;
+        return { side: full, mark };
       } catch (err) {
         rmSync(tmp, { force: true });
+        if (mark) rmSync(mark, { force: true });
         const code = errno(err);
         if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
           throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
@@ -381,7 +427,7 @@ export class LocalObjectStore implements ObjectStore {
         throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
       }
     });
-    await notify(this.rules, this.region, event, { bucket, key, size: side.size, etag: side.etag, versionId: side.versionId });
+    if (mark) await this.announce(bucket, key, event, side, mark, true);
     return { etag: side.etag, versionId: side.versionId, sha256: side.sha256, size: side.size };
   }
 
@@ -479,6 +525,6 @@ export class LocalObjectStore implements ObjectStore {
 
   private tmpFile(): string {
     this.folders.ensure(this.layout.tmpDir());
-    return path.join(this.layout.tmpDir(), `put-${randomBytes(12).toString('hex')}`);
+    return path.join(this.layout.tmpDir(), tempName('put'));
   }
 }

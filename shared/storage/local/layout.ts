@@ -5,8 +5,23 @@
  *   <root>/.tmp/                 in-progress writes, renamed into place when complete
  * Bucket names are S3's (they cannot start with a dot), so they never collide with .meta/.tmp.
  */
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { InvalidKeyError, StorageError } from '../errors';
+
+/** Names temp files apart across processes sharing a root; a counter keeps them apart within one. */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+let tempCounter = 0;
+
+/**
+ * A new temp file name (no folder): `put-…` for object bytes, `meta-…` for sidecars. Random
+ * bytes per name (a CSPRNG call each) were ~5% of the CPU profile of 10,000 small puts; a
+ * per-process tag and a counter are as unique.
+ */
+export function tempName(kind: 'put' | 'meta'): string {
+  tempCounter += 1;
+  return `${kind}-${PROCESS_TAG}-${tempCounter.toString(36)}`;
+}
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 

@@ -27,6 +27,11 @@ export function ruleMatches(rule: LocalNotificationRule, bucket: string, key: st
   return rule.events.some((e) => e === full || (e.endsWith(':*') && full.startsWith(e.slice(0, -1))));
 }
 
+/** Does any rule want this event? When none does, no event is sent and nothing waits for one. */
+export function anyRuleMatches(rules: readonly LocalNotificationRule[], bucket: string, key: string, eventName: string): boolean {
+  return rules.some((r) => ruleMatches(r, bucket, key, eventName));
+}
+
 let lastSequencer = 0n;
 
 /** Monotonic hex sequencer (per process), comparable as S3's are: pad, then compare strings. */

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import { tempName } from './layout';
 import { readFully } from './readFully';
 
 export interface Sidecar {
@@ -27,7 +28,10 @@ export interface Sidecar {
   /** Identity of the data file this describes. */
   ino: number;
   mtimeMs: number;
-  /** An ObjectCreated event was emitted for this version (scanForNewFiles skips it). */
+  /**
+   * The ObjectCreated event of this version is known to be queued (scanForNewFiles skips it).
+   * Written false until the send has returned, so a crash in between leaves it to the next scan.
+   */
   announced: boolean;
 }
 
@@ -51,15 +55,15 @@ export function readSidecar(file: string): Sidecar | undefined {
   }
 }
 
-/** Atomically write a sidecar (temp file in `tmpDir`, then rename). */
-export function writeSidecar(
-  file: string,
-  s: Sidecar,
-  tmpDir: string,
-  ensureDir: (dir: string) => void = (dir) => mkdirSync(dir, { recursive: true }),
-): void {
-  const tmp = path.join(tmpDir, `meta-${randomBytes(12).toString('hex')}`);
+/** Write a sidecar to a new temp file in `tmpDir` (moved into place later by placeSidecar); returns its path. */
+export function stageSidecar(s: Sidecar, tmpDir: string): string {
+  const tmp = path.join(tmpDir, tempName('meta'));
   writeFileSync(tmp, JSON.stringify(s));
+  return tmp;
+}
+
+/** Rename a staged sidecar over `file` (atomic: readers see the old or the new one); removes `tmp` on failure. */
+export function placeSidecar(tmp: string, file: string, ensureDir: (dir: string) => void = (dir) => mkdirSync(dir, { recursive: true })): void {
   try {
     ensureDir(path.dirname(file));
     renameSync(tmp, file);
@@ -67,6 +71,11 @@ export function writeSidecar(
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** Atomically write a sidecar (temp file in `tmpDir`, then rename). */
+export function writeSidecar(file: string, s: Sidecar, tmpDir: string, ensureDir?: (dir: string) => void): void {
+  placeSidecar(stageSidecar(s, tmpDir), file, ensureDir);
 }
 
 /** md5 and sha256 of an open file's bytes, read in bounded chunks (readFully: large chunks off the event loop). */
