@@ -57,7 +57,7 @@ describe('Topology model: local rendering', () => {
             const outbox = t.outboxBucket(rule.source.region);
             await t.store(rule.source.region).put(outbox, archiveKey, Buffer.from('archive'));
             expect(await replicator.replicatePending()).toBe(1);
-            const targetRegions = new Set(rule.destinations.map((d) => d.region));
+            const targetRegions = new Set<string>(rule.destinations.map((d) => d.region));
             for (const router of t.routerPlans) {
               const got = eventKeys(await drainBodies(t.queue(router.queue, 'router').queue));
               expect([router.region, got]).toEqual([router.region, targetRegions.has(router.region) ? [archiveKey] : []]);

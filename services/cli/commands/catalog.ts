@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AthenaCatalogQuery, catalogBase, catalogTableName, DuckDbCatalogQuery, formatResult, type CatalogQuery, type DuckDbTable } from '../../../shared/catalog';
-import { readConfig, sourceRegions, targetRegions, type Config } from '../../../shared/config';
+import { readConfig, targetRegions, type Config } from '../../../shared/config';
 import { S3ObjectStore, type ObjectStore } from '../../../shared/storage';
 import { LocalTopology } from '../appliance/LocalTopology';
 
@@ -44,8 +44,8 @@ export class CliEnv {
       for (const d of r.destinations) if (d.bucket === bucket) return d.region;
     }
     for (const d of c.drive_sources) if (d.target.bucket === bucket) return d.target.region;
-    for (const region of [...targetRegions(c), ...sourceRegions(c)]) {
-      if (this.topology.catalogBucket(region) === bucket || this.topology.stagingBucket(region) === bucket) return region;
+    for (const r of this.topology.model.regions) {
+      if ([r.outbox, r.router?.staging, r.router?.catalog].includes(bucket)) return r.region;
     }
     return this.opts.region;
   }
