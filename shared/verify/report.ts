@@ -15,7 +15,7 @@ export interface Finding {
   kind: FindingKind;
   archive: string;
   member?: string;
-  /** The failed check (ArchiveCheck for archive findings; column names for catalog-row-differs). */
+  /** The failed check (ArchiveCheck or 'member-name' for archive findings; column names for catalog-row-differs). */
   check?: string;
   detail: string;
 }

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import pLimit from 'p-limit';
-import { ArchiveCorruptError, ArchiveReader, readArchiveStream, type Manifest } from '../archive';
+import { ArchiveCorruptError, ArchiveReader, readArchiveStream, UnsafeMemberNameError, type Manifest } from '../archive';
 import { CATALOG_COLUMNS, catalogRows, type CatalogRow } from '../catalog';
 import { S3RangeReader, type ObjectStore } from '../storage';
 import type { Finding, VerifyReport } from './report';
@@ -33,6 +33,8 @@ function corruptFinding(archive: string, err: unknown): Finding {
   if (err instanceof ArchiveCorruptError) {
     return { kind: err.member ? 'member-corrupt' : 'archive-unreadable', archive, ...(err.member && { member: err.member }), check: err.check, detail: err.message };
   }
+  // Refused before any byte is read (readers never act on such a name): the archive as a whole is unusable.
+  if (err instanceof UnsafeMemberNameError) return { kind: 'archive-unreadable', archive, member: err.memberName, check: 'member-name', detail: err.message };
   return { kind: 'archive-unreadable', archive, detail: message(err) };
 }
 

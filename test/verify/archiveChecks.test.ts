@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { ArchiveReader, LocalFileRangeReader } from '../../shared/archive';
 import { LocalObjectStore } from '../../shared/storage';
 import { verifyBackup } from '../../shared/verify';
-import { editSeekTable, tempDir, writeArchive } from '../archive/helpers';
+import { craftArchive, editSeekTable, tempDir, writeArchive } from '../archive/helpers';
 
 const BUCKET = 'backup-bucket';
 const MEMBERS = ['a.bin', 'b.bin', 'c.bin'].map((key, i) => ({ key, data: Buffer.from(`${key} `.repeat(400 + i)) }));
 
-describe('Function: verifyBackup (seek table)', () => {
+describe('Function: verifyBackup (archive checks)', () => {
   let t: ReturnType<typeof tempDir>;
   let store: LocalObjectStore;
   let good: Buffer;
@@ -57,5 +57,25 @@ describe('Function: verifyBackup (seek table)', () => {
       expect(r.findings.map((f) => [f.kind, f.archive, f.member, f.check])).toEqual([['member-corrupt', key, 'objects/b.bin', 'seek-table']]);
       expect(r.findings[0]!.detail).toMatch(/seek-table checksum 0x[0-9a-f]{8} disagrees with the frame's XXH64 0x[0-9a-f]{8}/);
     }
+  });
+
+  it('a manifest naming an unsafe member is a finding naming the member and the member-name check', async () => {
+    // Prepare
+    const manifest = {
+      format: 'xregion-archive/1',
+      archive: 'backup_1_x.tar.zst',
+      created: new Date(0).toISOString(),
+      source: { region: 'us-east-1', bucket: 'src', prefix: '' },
+      compression: { codec: 'zstd', level: 3, frame_target_bytes: 4194304 },
+      objects: [{ key: '../x', relative_key: '../x', size: 5, sha256: '0'.repeat(64), metadata: {}, tags: {}, header_offset: 0, offset: 512 }],
+      skipped: [],
+    };
+
+    // Act
+    const r = await verifyOne('unsafe/', craftArchive([{ name: 'objects/x', data: Buffer.from('pwned') }], manifest));
+
+    // Assess
+    expect(r.findings.map((f) => [f.kind, f.archive, f.member, f.check])).toEqual([['archive-unreadable', 'unsafe/backup_1_x.tar.zst', 'objects/../x', 'member-name']]);
+    expect(r.findings[0]!.detail).toBe(`backup_1_x.tar.zst: unsafe member name "objects/../x": contains a '..' segment`);
   });
 });
