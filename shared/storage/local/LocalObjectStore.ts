@@ -33,6 +33,7 @@ import { buildS3TestEvent } from '../s3Event';
 import { FolderCache } from './FolderCache';
 import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
+import { SettleTracker } from './SettleTracker';
 import { checkBucket, LocalLayout, tempName } from './layout';
 import { EventNotQueuedError } from './errors';
 import { anyRuleMatches, notify, type LocalEventName, type LocalNotificationRule } from './notifications';
@@ -50,9 +51,22 @@ export interface LocalObjectStoreConfig {
   fsync?: boolean;
   /** Above this size a put's event is `CompleteMultipartUpload`, as on S3 (default 16 MiB). */
   multipartThreshold?: number;
+  /** scanForNewFiles' default settle time (default DEFAULT_SETTLE_MS; see there). */
+  settleMs?: number;
 }
 
 const DEFAULT_THRESHOLD = 16 * 1024 * 1024;
+
+/**
+ * How long a dropped file must stay unchanged (size, mtime, inode) across scans before it is
+ * announced. Writers that stream a file in place pause between writes, and a pause longer than
+ * this announces a torn file; 2 s covers local copies and downloads (which write continuously),
+ * filesystems whose mtimes are only 1–2 s fine (HFS+, FAT, some network mounts), and a scan loop
+ * that runs every second, while a file still shows up within about 3 s. Slow or bursty writers
+ * (network copies that stall) need more: the appliance passes `--settle-seconds`. Writers that
+ * write under a temporary name and rename (rsync, most download tools) are safe with any value.
+ */
+export const DEFAULT_SETTLE_MS = 2000;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -85,6 +99,8 @@ export class LocalObjectStore implements ObjectStore {
   private readonly rules: LocalNotificationRule[];
   private readonly fsync: boolean;
   private readonly threshold: number;
+  private readonly settleMs: number;
+  private readonly settle = new SettleTracker();
   private readonly locks = new KeyLock();
   private readonly folders = new FolderCache();
   /** Versions whose event is being sent right now (`bucket\0key\0versionId`): a concurrent scan leaves them alone. */
@@ -96,6 +112,7 @@ export class LocalObjectStore implements ObjectStore {
     this.rules = [...(cfg.notifications ?? [])];
     this.fsync = cfg.fsync ?? false;
     this.threshold = cfg.multipartThreshold ?? DEFAULT_THRESHOLD;
+    this.settleMs = cfg.settleMs ?? DEFAULT_SETTLE_MS;
   }
 
   /** Create the bucket folder if missing (S3 CreateBucket; idempotent). */
@@ -309,16 +326,20 @@ export class LocalObjectStore implements ObjectStore {
    * Emit ObjectCreated:Put for files that appeared in the bucket folder without a put (for
    * `--watch`), and for versions whose event may not have been queued (a crash or a failed send
    * between a commit and its notification): files with no matching sidecar, or one not marked
-   * announced, unchanged for `settleMs` (default 1000) so a file still being copied in is left for
-   * the next scan. The event is queued before the version is marked announced, so a crash in
-   * between repeats it (at least once) rather than losing it. Returns the keys announced; throws
-   * EventNotQueuedError (after the keys before it were announced) when a send fails.
+   * announced, once settled (see SettleTracker: unchanged across scans for `settleMs`, default
+   * the store's `settleMs`), so a file still being written is left for a later scan. The event is
+   * queued before the version is marked announced, so a crash in between repeats it (at least
+   * once) rather than losing it. Returns the keys announced; throws EventNotQueuedError (after
+   * the keys before it were announced) when a send fails.
    */
   async scanForNewFiles(bucket: string, opts: { prefix?: string; settleMs?: number } = {}): Promise<string[]> {
     this.requireBucket(bucket);
-    const settleMs = opts.settleMs ?? 1000;
+    const settleMs = opts.settleMs ?? this.settleMs;
+    const prefix = opts.prefix ?? '';
     const announced: string[] = [];
-    for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), opts.prefix ?? '')) {
+    const visited = new Set<string>();
+    for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), prefix)) {
+      visited.add(key);
       const metaPath = this.layout.metaPath(bucket, key);
       const hit = await this.locks.run(`${bucket}/${key}`, async () => {
         let fd: number;
@@ -330,12 +351,19 @@ export class LocalObjectStore implements ObjectStore {
         try {
           const st = fstatSync(fd);
           const side = readSidecar(metaPath);
-          if (!st.isFile()) return undefined;
-          if (sidecarMatches(side, st) && (side.announced || this.announcing.has(announceId(bucket, key, side.versionId)))) return undefined;
-          if (Date.now() - st.mtimeMs < settleMs) return undefined;
+          if (!st.isFile() || (sidecarMatches(side, st) && (side.announced || this.announcing.has(announceId(bucket, key, side.versionId))))) {
+            this.settle.forget(bucket, key);
+            return undefined;
+          }
+          if (!this.settle.settled(bucket, key, st, settleMs)) return undefined;
           let fresh = side;
           if (!sidecarMatches(fresh, st)) {
             fresh = await deriveSidecar(fd, st, side);
+            const after = fstatSync(fd);
+            if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+              this.settle.observe(bucket, key, after); // written to while we hashed it: not settled after all
+              return undefined;
+            }
             fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
             writeSidecar(metaPath, fresh, this.layout.tmpDir());
           }
@@ -350,7 +378,13 @@ export class LocalObjectStore implements ObjectStore {
         announced.push(key);
       }
     }
+    this.settle.retainVisited(bucket, prefix, visited);
     return announced;
+  }
+
+  /** Files of `bucket` that scans have seen but not announced yet because they have not settled (still changing, or seen too recently). */
+  unsettledCount(bucket: string): number {
+    return this.settle.count(bucket);
   }
 
   /**
