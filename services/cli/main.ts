@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Register> = {
   catalog: () => (require('./commands/catalog') as typeof import('./commands/catalog')).registerCatalogCommands,
   restore: () => (require('./commands/restore') as typeof import('./commands/restore')).registerRestoreCommands,
   verify: () => (require('./commands/verify') as typeof import('./commands/verify')).registerVerifyCommands,
+  reconcile: () => (require('./commands/reconcile') as typeof import('./commands/reconcile')).registerReconcileCommand,
 };
 
 const program = new Command();
