@@ -104,6 +104,13 @@ export class LocalAppliance {
     await this.scanSources();
   }
 
+  /** Files in source buckets seen by a scan but not yet settled (still changing, or seen too recently). */
+  async unsettledFiles(): Promise<number> {
+    let n = 0;
+    for (const plan of this.topology.compressorPlans) n += this.topology.store(plan.region).unsettledCount(plan.rule.source.bucket);
+    return n;
+  }
+
   /** Announces files in source buckets that have no queued event yet; returns their keys. */
   async scanSources(): Promise<string[]> {
     const announced: string[] = [];

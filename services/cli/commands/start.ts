@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, readConfig, formatIssue } from '../../../shared/config';
-import { LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
+import { DataDirBusyError, DataDirLock } from '../appliance/DataDirLock';
+import { DEFAULT_SETTLE_MS, LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
 import { formatReport } from '../appliance/report';
 import { writeSampleData } from '../appliance/sampleData';
 import { formatRunReport, type DriveRunReport } from '../../../shared/drive';
@@ -16,6 +17,8 @@ interface StartOptions {
   sample: boolean;
   drive: boolean;
   simulateChanges?: boolean;
+  /** Seconds a dropped file's size and mtime must stay unchanged before it is announced. */
+  settleSeconds?: string;
 }
 
 async function isEmpty(appliance: LocalAppliance): Promise<boolean> {
@@ -38,7 +41,32 @@ export async function runStart(opts: StartOptions): Promise<number> {
   const started = Date.now();
   const { config, warnings } = readConfig(opts.config);
   for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
-  const appliance = new LocalAppliance({ config, dataDir: resolve(opts.dataDir) });
+  const dataDir = resolve(opts.dataDir);
+  const settleMs = parseSettleSeconds(opts.settleSeconds);
+  // One owner per data dir: a second `start` would process the persisted backlog twice.
+  const lock = DataDirLock.acquire(dataDir, `xregion start${opts.watch ? ' --watch' : ''}`, (dead) =>
+    process.stderr.write(`taking over ${dataDir} from a run that is gone (pid ${dead.pid} on ${dead.host}, since ${dead.since})\n`),
+  );
+  try {
+    return await runWithLock(opts, dataDir, settleMs, started, config);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The `--settle-seconds` value in ms; a clear error for anything but a non-negative number. */
+function parseSettleSeconds(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SETTLE_MS;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--settle-seconds: "${value}" is not a number of seconds (0 or more)`);
+  return Math.round(n * 1000);
+}
+
+class UsageError extends Error {}
+
+async function runWithLock(opts: StartOptions, dataDir: string, settleMs: number, started: number, config: ReturnType<typeof readConfig>['config']): Promise<number> {
+  const appliance = new LocalAppliance({ config, dataDir, settleMs });
+  // init() also announces files already in the source buckets (placed there before `start`).
   await appliance.init();
   const status = new StatusLine(process.stderr);
 
@@ -67,15 +95,18 @@ export async function runStart(opts: StartOptions): Promise<number> {
   }, 250);
   try {
     merge(run, await appliance.runUntilIdle());
+    // Files seen but still changing are announced once settled: a plain run waits for them too.
+    while ((await appliance.unsettledFiles()) > 0) {
+      await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(50, settleMs / 2))));
+      if ((await appliance.scanSources()).length) merge(run, await appliance.runUntilIdle());
+    }
     status.done(`pipeline idle after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (opts.watch) {
       process.stderr.write('watching for new files (Ctrl-C to stop)…\n');
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       while (!stop.signal.aborted) {
-        for (const rule of config.replication_configuration) {
-          await appliance.topology.store(rule.source.region).scanForNewFiles(rule.source.bucket, { prefix: rule.source.prefix_filter });
-        }
+        await appliance.scanSources();
         const r = await appliance.runUntilIdle();
         const fresh = r.archived.reduce((n, a) => n + a.objects, 0);
         if (fresh || r.routed.length) process.stderr.write(`${fresh} new object${fresh === 1 ? '' : 's'} archived; ${r.routed.length} archive deliver${r.routed.length === 1 ? 'y' : 'ies'} to target regions\n`);
@@ -109,11 +140,12 @@ export function registerStartCommand(program: Command): void {
     .option('--no-sample', 'do not generate sample data when the source bucket is empty (configs without drive_sources)')
     .option('--no-drive', 'skip the sample Drive server and the Drive ingest')
     .option('--simulate-changes', 'apply the next round of scripted edits in the sample Drive before ingesting')
+    .option('--settle-seconds <n>', `a file dropped into a source bucket is announced once its size and mtime stayed unchanged this long (default ${DEFAULT_SETTLE_MS / 1000})`)
     .action(async (opts: StartOptions) => {
       try {
         process.exitCode = await runStart(opts);
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
+        if (!(err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof UsageError)) throw err;
         process.stderr.write(`${err.message}\n`);
         process.exitCode = 2;
       }
