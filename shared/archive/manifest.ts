@@ -34,8 +34,14 @@ export function parseManifest(json: string, archive?: string): Manifest {
   }
   // Every reader parses here, so no caller can print, look up or extract a name it has not checked.
   for (const o of parsed.data.objects) {
-    validateMemberName(OBJECTS_PREFIX + o.relative_key, archive);
-    validateMemberName(o.relative_key, archive);
+    try {
+      validateMemberName(o.relative_key, archive);
+    } catch (err) {
+      // A safe relative key makes a safe member name, so one check per object suffices; the
+      // member name is what readers and tar show, so it is the one reported when it is unsafe too.
+      validateMemberName(OBJECTS_PREFIX + o.relative_key, archive);
+      throw err;
+    }
   }
   checkUnique(parsed.data, archive);
   return parsed.data;
@@ -47,13 +53,13 @@ export function parseManifest(json: string, archive?: string): Manifest {
  */
 function checkUnique(m: Manifest, archive: string | undefined): void {
   for (const field of ['key', 'relative_key'] as const) {
-    const first = new Map<string, number>();
+    const seen = new Set<string>();
     m.objects.forEach((o, i) => {
-      const j = first.get(o[field]);
-      if (j !== undefined) {
+      if (seen.has(o[field])) {
+        const j = m.objects.findIndex((p) => p[field] === o[field]);
         throw new ArchiveCorruptError({ archive, member: 'manifest.json', check: 'manifest' }, `manifest lists ${field} ${JSON.stringify(o[field])} twice (objects ${j} and ${i})`);
       }
-      first.set(o[field], i);
+      seen.add(o[field]);
     });
   }
 }

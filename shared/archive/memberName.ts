@@ -13,7 +13,17 @@ export function validateMemberName(name: string, archive?: string): void {
   if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) {
     throw new UnsafeMemberNameError(name, 'absolute path', archive);
   }
-  if (name.split(/[\\/]/).includes('..')) throw new UnsafeMemberNameError(name, "contains a '..' segment", archive);
+  if (hasDotDotSegment(name)) throw new UnsafeMemberNameError(name, "contains a '..' segment", archive);
+}
+
+const isSeparator = (c: string | undefined): boolean => c === undefined || c === '/' || c === '\\';
+
+/** True if a segment of `name` (separated by `/` or `\`) is exactly `..`; allocation-free, as every manifest object's name is checked on every read. */
+function hasDotDotSegment(name: string): boolean {
+  for (let i = name.indexOf('..'); i !== -1; i = name.indexOf('..', i + 1)) {
+    if (isSeparator(i === 0 ? undefined : name[i - 1]) && isSeparator(name[i + 2])) return true;
+  }
+  return false;
 }
 
 /** The key relative to the archive root: `objects/` and a leading `./` stripped (stock tar archives). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -8,6 +9,7 @@ import {
   parseManifest,
   readArchiveStream,
   UnsafeMemberNameError,
+  validateMemberName,
   type Manifest,
   type ManifestObject,
 } from '../../shared/archive';
@@ -161,5 +163,28 @@ describe('Manifest validation (shared by every reader)', () => {
 
     // Assess
     expect(parsed.objects.map((o) => o.relative_key)).toEqual(['a.txt', 'A.txt', 'a//b', 'a/b']);
+  });
+
+  it("validateMemberName's '..' rule is exactly 'a segment split on / or \\ equals ..'", () => {
+    // Prepare: names over a small alphabet, so dots and separators meet often
+    const names = fc.string({ unit: fc.constantFrom('.', '/', '\\', 'a'), maxLength: 12 });
+    const reason = (n: string): string | undefined => {
+      try {
+        validateMemberName(n);
+        return undefined;
+      } catch (e) {
+        return (e as UnsafeMemberNameError).reason;
+      }
+    };
+
+    // Act / Assess
+    fc.assert(
+      fc.property(names, (n) => {
+        const r = reason(n);
+        if (r === 'empty name' || r === 'absolute path') return;
+        expect(r === "contains a '..' segment").toBe(n.split(/[\\/]/).includes('..'));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
