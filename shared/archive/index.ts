@@ -13,6 +13,7 @@ export type { ArchiveEntry, ReadArchiveStreamOptions } from './readArchiveStream
 export { LocalFileRangeReader } from './LocalFileRangeReader';
 export type { RangeReader } from './RangeReader';
 export { readSeekTable } from './seekTable';
+export { decompressSeekFrame } from './seekFrame';
 export type { SeekFrame, SeekTable } from './seekTable';
 export { ARCHIVE_FORMAT, parseManifest } from './manifest';
 export type { ArchiveSource, Manifest, ManifestObject } from './manifest';
