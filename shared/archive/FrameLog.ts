@@ -33,8 +33,8 @@ export class FrameLog {
    * that describes exactly the frames decoded. `memberAt` names the member holding an offset.
    */
   check(archive: string | undefined, memberAt: (offset: number) => string | undefined): void {
-    const bad = (detail: string, member?: string): never => {
-      throw new ArchiveCorruptError({ archive, member, check: 'seek-table' }, detail);
+    const bad = (detail: string): never => {
+      throw new ArchiveCorruptError({ archive, check: 'seek-table' }, detail);
     };
     if (this.last?.kind !== 'skippable') bad('archive does not end with a seek table');
     const bytes = (this.last as { bytes: Buffer | undefined }).bytes;
