@@ -73,6 +73,21 @@ async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved
   );
 }
 
+/**
+ * One member per key: a versioned source can put two versions of one key into one batch, and an
+ * archive cannot hold one name twice (readers refuse it). The newest is kept (later in the batch on
+ * equal times), the others are recorded as superseded.
+ */
+function newestPerKey<T extends { item: BatchItem; info: ObjectInfo }>(items: T[]): { present: T[]; superseded: T[] } {
+  const newest = new Map<string, T>();
+  for (const r of items) {
+    const prior = newest.get(r.item.key);
+    if (!prior || r.info.lastModified.getTime() >= prior.info.lastModified.getTime()) newest.set(r.item.key, r);
+  }
+  const keep = new Set(newest.values());
+  return { present: items.filter((r) => keep.has(r)), superseded: items.filter((r) => !keep.has(r)) };
+}
+
 /** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
 async function uploadedBefore(deps: WriteBatchDeps, stagingKey: string, records: BatchRecords): Promise<boolean> {
   try {
@@ -89,8 +104,11 @@ async function uploadedBefore(deps: WriteBatchDeps, stagingKey: string, records:
 export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Promise<BatchArchiveResult> {
   const { rule } = batch;
   const resolved = await resolveItems(batch, deps.source);
-  const present = resolved.filter((r): r is Extract<Resolved, { info: ObjectInfo }> => 'info' in r);
-  const skipped = resolved.filter((r): r is Extract<Resolved, { skip: string }> => 'skip' in r).map((r) => ({ key: r.item.key, reason: r.skip }));
+  const { present, superseded } = newestPerKey(resolved.filter((r): r is Extract<Resolved, { info: ObjectInfo }> => 'info' in r));
+  const skipped = [
+    ...resolved.filter((r): r is Extract<Resolved, { skip: string }> => 'skip' in r).map((r) => ({ key: r.item.key, reason: r.skip })),
+    ...superseded.map((r) => ({ key: r.item.key, reason: 'Superseded: a newer version of this key is in the same batch' })),
+  ];
   if (present.length === 0) return { skipped, bytesIn: 0, bytesOut: 0 };
 
   const created = (deps.now ?? (() => new Date()))();

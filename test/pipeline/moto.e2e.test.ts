@@ -11,6 +11,7 @@ import type { Config } from '../../shared/config';
 import { createLogger, InMemoryMetrics } from '../../shared/observability';
 import type { Queue } from '../../shared/queue';
 import type { ObjectStore } from '../../shared/storage';
+import { buildS3Event } from '../../shared/storage/s3Event';
 import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy';
 import { useMoto, type MotoServer } from '../helpers/moto';
 import { BACKUP, NORMAL, PREFIX, SOURCE, TEST_OBJECTS, assertDelivered, catalogRowsIn, putTestObjects, testConfig } from './fixtures';
@@ -206,6 +207,31 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
     const versions = await versionsPerKey(server, BACKUP.bucket);
     expect([...versions.entries()]).toEqual([[`${PREFIX}${batch!.manifest!.archive}`, 1]]);
     expect(await catalogRowsIn({ store: r.store, bucket: r.catalogBucket })).toHaveLength(1);
+  }, 60_000);
+
+  it('archives only the newest version when two versions of one key fall in one batch (a versioned source)', async () => {
+    // Prepare: the same key written twice before the batch closes
+    const server = moto();
+    const r = await rig(server);
+    const key = `${PREFIX}edited twice.txt`;
+    const v1 = await r.store.put(SOURCE.bucket, key, Buffer.from('first draft'));
+    await new Promise((res) => setTimeout(res, 1100)); // S3 times have 1 s resolution: the second is newer
+    const v2 = await r.store.put(SOURCE.bucket, key, Buffer.from('final text'));
+    // The events S3 sends for a versioned bucket name each version (moto's omit versionId): sent as S3 would.
+    const q = await server.createQueue('versions', { visibilityTimeoutSeconds: 30 });
+    const queue = server.sqsQueue(q.queueUrl, server.endpoint);
+    const record = (v: typeof v1) => ({ eventName: 'ObjectCreated:Put', awsRegion: SOURCE.region, bucket: SOURCE.bucket, key, size: v.size, etag: v.etag, versionId: v.versionId });
+    await queue.send(buildS3Event([record(v1), record(v2)]));
+    // Act
+    const batches = await r.compressor(queue).drain();
+    await r.replicate();
+    const routers = await routeAll(r);
+    // Assess: one archive, the newest version in it, the older one listed as superseded
+    expect(batches.map((b) => b.objects)).toEqual([1]);
+    expect(batches[0]!.skipped).toEqual([{ key, reason: expect.stringMatching(/^Superseded/) }]);
+    expect(routers.map((x) => x.failures)).toEqual([0, 0]);
+    const { body } = await r.store.get(NORMAL.bucket, key);
+    expect(Buffer.concat(await body.toArray()).toString()).toBe('final text');
   }, 60_000);
 
   it('an archive gone from staging without delivery records is an error (ArchivesMissing), not a success', async () => {
