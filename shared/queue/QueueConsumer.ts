@@ -61,6 +61,11 @@ export class QueueConsumer<T> {
 
   /** Receives up to maxMessages; every one is held (and heartbeated) from now on. Malformed ones are released at once. */
   async receive(waitSeconds: number): Promise<HeldMessage<T>[]> {
+    return (await this.receiveCounted(waitSeconds)).held;
+  }
+
+  /** receive(), and how many messages arrived (malformed ones included). */
+  private async receiveCounted(waitSeconds: number): Promise<{ held: HeldMessage<T>[]; received: number }> {
     const { queue, logger, metrics } = this.opts;
     const messages = await queue.receive({ maxMessages: this.opts.maxMessages ?? 10, waitSeconds, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds });
     const out: HeldMessage<T>[] = [];
@@ -79,7 +84,7 @@ export class QueueConsumer<T> {
       out.push({ message, record, signal: controller.signal });
     }
     if (this.held.size > 0) this.startHeartbeat();
-    return out;
+    return { held: out, received: messages.length };
   }
 
   /** Acknowledges (deletes) messages this worker still holds; stale ones are skipped. */
@@ -108,18 +113,19 @@ export class QueueConsumer<T> {
 
   /**
    * One receive, then the handler on each message in turn (all of them heartbeated meanwhile);
-   * settles each by the handler's answer. Returns the number of messages received.
+   * settles each by the handler's answer. Returns the number of messages received, malformed
+   * ones included (so a drain loop does not stop at a receive that held only malformed messages).
    */
   async poll(waitSeconds: number, handler: (m: HeldMessage<T>) => Promise<Settlement>): Promise<number> {
-    const received = await this.receive(waitSeconds);
+    const { held, received } = await this.receiveCounted(waitSeconds);
     const acks: string[] = [];
-    for (const m of received) {
+    for (const m of held) {
       const settlement = await this.settle(m, handler);
       if (settlement === 'ack') acks.push(m.message.receiptHandle);
       else if (settlement === 'retry') this.release(m.message.receiptHandle);
     }
     await this.ack(acks);
-    return received.length;
+    return received;
   }
 
   /** Stops the heartbeat and forgets every held message (they redeliver). */
