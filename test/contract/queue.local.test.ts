@@ -1,8 +1,9 @@
 /** The Queue contract against the in-process LocalQueue, plus its durability. */
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createQueue, LocalQueue } from '../../shared/queue';
+import { syncCalls } from '../../shared/storage/local/durable';
 import { queueContract, type QueueHarness } from './queue.contract';
 
 describe('Class: LocalQueue', () => {
@@ -70,6 +71,70 @@ describe('Class: LocalQueue', () => {
       const reopened = new LocalQueue({ dir: path.join(dir, 'dlq') });
       expect((await reopened.receive()).map((m) => m.body)).toEqual(['poison']);
       expect(readdirSync(path.join(dir, 'q'))).toEqual([]);
+    });
+  });
+
+  describe('Option: fsync (default on with dir)', () => {
+    let dir: string;
+    let calls: Array<{ op: string; file: string; at: number }>;
+    beforeEach(() => {
+      dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'xregion-local-queue-sync-')));
+      calls = [];
+      const { fdatasync, fsync } = syncCalls;
+      const record = (op: string, fd: number) => calls.push({ op, file: path.relative(dir, readlinkSync(`/proc/self/fd/${fd}`)), at: readdirSync(path.join(dir, 'q')).filter((n) => n.endsWith('.json')).length });
+      jest.spyOn(syncCalls, 'fdatasync').mockImplementation((fd, cb) => {
+        record('fdatasync', fd);
+        fdatasync(fd, cb);
+      });
+      jest.spyOn(syncCalls, 'fsync').mockImplementation((fd, cb) => {
+        record('fsync', fd);
+        fsync(fd, cb);
+      });
+    });
+    afterEach(() => {
+      jest.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('syncs a message file before its rename and the folder after it, before send returns', async () => {
+      // Prepare (`at` = message files in place when the call ran)
+      const q = new LocalQueue({ dir: path.join(dir, 'q') });
+      // Act
+      await q.send('durable');
+      // Assess
+      expect(calls.map((c) => [c.op, c.file.replace(/\.tmp-[0-9a-f]+$/, '.tmp-*'), c.at])).toEqual([
+        ['fdatasync', 'q/.tmp-*', 0],
+        ['fsync', 'q', 1],
+      ]);
+    });
+
+    it('syncs the receive journal (and the folder, for a new journal) before handing messages out', async () => {
+      const q = new LocalQueue({ dir: path.join(dir, 'q'), visibilityTimeoutSeconds: 0 });
+      await q.send('m');
+      calls.length = 0;
+      await q.receive();
+      await q.receive();
+      expect(calls.map((c) => [c.op, c.file])).toEqual([
+        ['fdatasync', 'q/receives.log'],
+        ['fsync', 'q'],
+        ['fdatasync', 'q/receives.log'],
+      ]);
+    });
+
+    it('shares a folder sync among sends of one tick', async () => {
+      const q = new LocalQueue({ dir: path.join(dir, 'q') });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => q.send(`m${i}`)));
+      expect(calls.filter((c) => c.op === 'fdatasync').length).toBe(20);
+      expect(calls.filter((c) => c.op === 'fsync').length).toBeLessThanOrEqual(3);
+      expect(q.size()).toBe(20);
+    });
+
+    it('makes no sync call with fsync: false', async () => {
+      const q = new LocalQueue({ dir: path.join(dir, 'q'), fsync: false });
+      await q.send('fast');
+      await q.receive();
+      expect(calls).toEqual([]);
+      expect(existsSync(path.join(dir, 'q', 'receives.log'))).toBe(true);
     });
   });
 });

@@ -8,11 +8,12 @@ import * as path from 'node:path';
 export class FolderCache {
   private readonly known = new Set<string>();
 
-  /** mkdir -p, once per folder. */
-  ensure(dir: string): void {
-    if (this.known.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+  /** mkdir -p, once per folder; returns the first folder it created (as mkdirSync), if any. */
+  ensure(dir: string): string | undefined {
+    if (this.known.has(dir)) return undefined;
+    const first = mkdirSync(dir, { recursive: true });
     this.known.add(dir);
+    return first;
   }
 
   /** True if `dir` is an existing folder. */

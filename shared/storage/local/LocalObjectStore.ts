@@ -9,6 +9,9 @@
  * 2-vCPU bench machine each threadpool round trip cost several times the syscall itself, and the
  * pipeline makes a dozen such calls per object (sidecar.ts has the measurement). Bodies above
  * SYNC_BODY_BYTES still stream asynchronously, so a large object never blocks the event loop.
+ * The fsyncs that make commits survive a power loss (on by default) are the exception: each
+ * costs milliseconds, so they run on the thread pool, where concurrent puts overlap them
+ * (durable.ts).
  */
 import { closeSync, createReadStream, createWriteStream, fstatSync, linkSync, openSync, promises as fs, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +33,7 @@ import {
   type ReadOptions,
 } from '../port';
 import { buildS3TestEvent } from '../s3Event';
+import { DirSync, syncFile } from './durable';
 import { FolderCache } from './FolderCache';
 import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
@@ -37,7 +41,7 @@ import { SettleTracker } from './SettleTracker';
 import { checkBucket, LocalLayout, tempName } from './layout';
 import { EventNotQueuedError } from './errors';
 import { anyRuleMatches, notify, type LocalEventName, type LocalNotificationRule } from './notifications';
-import { deriveSidecar, newVersionId, placeSidecar, readSidecar, sidecarMatches, stageSidecar, writeSidecar, type Sidecar } from './sidecar';
+import { deriveSidecar, newVersionId, placeSidecar, readSidecar, sidecarMatches, stageSidecar, type Sidecar } from './sidecar';
 import { walkKeys } from './walk';
 
 export interface LocalObjectStoreConfig {
@@ -47,7 +51,11 @@ export interface LocalObjectStoreConfig {
   region?: string;
   /** Notification rules active from the start (see also addNotificationRule). */
   notifications?: LocalNotificationRule[];
-  /** fsync data before the commit rename: survives power loss, costs latency (default false). */
+  /**
+   * Make every commit survive a power loss, not just a crash (default true): data and sidecar
+   * fdatasynced before their renames, and the folders holding the new entries fsynced before the
+   * put returns and its event is sent (see durable.ts). Off only for tests and benchmarks.
+   */
   fsync?: boolean;
   /** Above this size a put's event is `CompleteMultipartUpload`, as on S3 (default 16 MiB). */
   multipartThreshold?: number;
@@ -103,6 +111,7 @@ export class LocalObjectStore implements ObjectStore {
   private readonly settle = new SettleTracker();
   private readonly locks = new KeyLock();
   private readonly folders = new FolderCache();
+  private readonly dirs = new DirSync();
   /** Versions whose event is being sent right now (`bucket\0key\0versionId`): a concurrent scan leaves them alone. */
   private readonly announcing = new Set<string>();
 
@@ -110,7 +119,7 @@ export class LocalObjectStore implements ObjectStore {
     this.layout = new LocalLayout(path.resolve(cfg.root));
     this.region = cfg.region ?? 'us-east-1';
     this.rules = [...(cfg.notifications ?? [])];
-    this.fsync = cfg.fsync ?? false;
+    this.fsync = cfg.fsync ?? true;
     this.threshold = cfg.multipartThreshold ?? DEFAULT_THRESHOLD;
     this.settleMs = cfg.settleMs ?? DEFAULT_SETTLE_MS;
   }
@@ -118,8 +127,13 @@ export class LocalObjectStore implements ObjectStore {
   /** Create the bucket folder if missing (S3 CreateBucket; idempotent). */
   async ensureBucket(bucket: string): Promise<void> {
     checkBucket(bucket);
-    await fs.mkdir(this.layout.bucketDir(bucket), { recursive: true });
+    const dir = this.layout.bucketDir(bucket);
+    const first = await fs.mkdir(dir, { recursive: true });
     await fs.mkdir(this.layout.tmpDir(), { recursive: true });
+    if (this.fsync && first !== undefined) {
+      this.dirs.created(first, dir);
+      await this.dirs.folderDurable(dir);
+    }
   }
 
   /**
@@ -205,9 +219,9 @@ export class LocalObjectStore implements ObjectStore {
         digest.end(body);
         digest.resume();
         await finished(digest);
-        if (body.length <= SYNC_BODY_BYTES) writeFileSync(tmp, body, { flush: this.fsync });
-        else await fs.writeFile(tmp, body, { flush: this.fsync });
-      } else await pipeline(body, digest, createWriteStream(tmp, { flush: this.fsync }));
+        if (body.length <= SYNC_BODY_BYTES) writeFileSync(tmp, body);
+        else await fs.writeFile(tmp, body);
+      } else await pipeline(body, digest, createWriteStream(tmp));
     } catch (err) {
       rmSync(tmp, { force: true });
       if (err instanceof StorageError) throw err;
@@ -260,7 +274,7 @@ export class LocalObjectStore implements ObjectStore {
       // a copy can share the source's bytes through a hard link: an archive copied to the backup
       // bucket costs no second write. The link must be the very version opened, else copy bytes.
       if (!this.linkPinned(src, from.layout.dataPath(source.bucket, source.key), tmp)) {
-        await pipeline(createReadStream('', { fd: src.fd, start: 0, autoClose: false }), createWriteStream(tmp, { flush: this.fsync }));
+        await pipeline(createReadStream('', { fd: src.fd, start: 0, autoClose: false }), createWriteStream(tmp));
       }
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -356,19 +370,30 @@ export class LocalObjectStore implements ObjectStore {
             return undefined;
           }
           if (!this.settle.settled(bucket, key, st, settleMs)) return undefined;
-          let fresh = side;
-          if (!sidecarMatches(fresh, st)) {
-            fresh = await deriveSidecar(fd, st, side);
-            const after = fstatSync(fd);
-            if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
-              this.settle.observe(bucket, key, after); // written to while we hashed it: not settled after all
-              return undefined;
-            }
-            fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
-            writeSidecar(metaPath, fresh, this.layout.tmpDir());
+          if (sidecarMatches(side, st)) {
+            // A commit whose event may not have been queued.
+            const mark = stageSidecar({ ...side, announced: true }, this.layout.tmpDir());
+            if (this.fsync) await syncFile(mark).catch((err: unknown) => this.discard([mark], bucket, key, 'syncing its sidecar', err));
+            return { side, mark };
           }
+          const fresh = await deriveSidecar(fd, st, side);
+          const after = fstatSync(fd);
+          if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+            this.settle.observe(bucket, key, after); // written to while we hashed it: not settled after all
+            return undefined;
+          }
+          fresh.metadata = { ...fresh.metadata, [SHA256_METADATA_KEY]: fresh.sha256 };
           // A version recognised by its bytes (a copied folder) was announced before: not new.
-          return fresh.announced ? undefined : { side: fresh, mark: stageSidecar({ ...fresh, announced: true }, this.layout.tmpDir()) };
+          if (fresh.announced) {
+            await this.saveDerived(bucket, key, fresh);
+            return undefined;
+          }
+          const mark = stageSidecar({ ...fresh, announced: true }, this.layout.tmpDir());
+          if (!(await this.saveDerived(bucket, key, fresh, mark))) {
+            rmSync(mark, { force: true });
+            return undefined; // replaced meanwhile: the next scan looks at the new file
+          }
+          return { side: fresh, mark };
         } finally {
           closeSync(fd);
         }
@@ -403,18 +428,54 @@ export class LocalObjectStore implements ObjectStore {
     } finally {
       this.announcing.delete(id);
     }
-    // Only while the data file is still this version: else the mark describes nothing. No key lock
-    // is needed: this check-and-rename is synchronous, as is every commit's sidecar-and-data
-    // placement, so none can come in between (and no commit rewrites a sidecar that matches).
-    try {
-      if (sidecarMatches(side, statSync(this.layout.dataPath(bucket, key)))) placeSidecar(mark, this.layout.metaPath(bucket, key), (d) => this.folders.ensure(d));
-      else rmSync(mark, { force: true });
-    } catch {
-      // Gone, or the rename failed: a later scan announces the version once more (at least once, as S3).
-      rmSync(mark, { force: true });
-    }
+    // No key lock: placeIfCurrent is synchronous (see there). Left unmarked (the key replaced or
+    // gone, or the rename failed), a later scan announces the version once more: at least once.
+    this.placeIfCurrent(bucket, key, side, mark);
   }
 
+  /**
+   * Renames a staged sidecar over `key`'s only while the data file is still the version it
+   * describes (else discards it): a sync or a hash since it was read gave commits a chance to
+   * come in between. Synchronous, as every commit's placement is, so none comes in between the
+   * check and the rename (and no commit rewrites a sidecar that matches). True when placed.
+   */
+  private placeIfCurrent(bucket: string, key: string, side: Sidecar, staged: string): boolean {
+    try {
+      if (sidecarMatches(side, statSync(this.layout.dataPath(bucket, key)))) {
+        placeSidecar(staged, this.layout.metaPath(bucket, key), (d) => this.folders.ensure(d));
+        return true;
+      }
+    } catch {
+      // gone, or the rename failed (placeSidecar removed the temp file)
+    }
+    rmSync(staged, { force: true });
+    return false;
+  }
+
+  /**
+   * Caches facts derived from a data file's bytes as its sidecar (open(), scans). Synced first
+   * when fsync is on, with the staged sidecars in `also`: a sidecar torn by a power loss would
+   * lose what it carried over (a copied version's metadata and tags). True when placed.
+   */
+  private async saveDerived(bucket: string, key: string, side: Sidecar, ...also: string[]): Promise<boolean> {
+    const staged = stageSidecar(side, this.layout.tmpDir());
+    if (this.fsync) await Promise.all([staged, ...also].map(syncFile)).catch((err: unknown) => this.discard([staged, ...also], bucket, key, 'syncing its sidecar', err));
+    return this.placeIfCurrent(bucket, key, side, staged);
+  }
+
+  /** Removes staged temp files and throws a StorageError saying what failed. */
+  private discard(files: string[], bucket: string, key: string, what: string, err: unknown): never {
+    for (const f of files) rmSync(f, { force: true });
+    throw new StorageError(`s3://${bucket}/${key}: ${what} failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
+  }
+
+  /**
+   * Moves a written temp file into place as `key` with its sidecar, then (when a rule wants it)
+   * queues its event and marks it announced. Order, for crash and power-loss safety: data and
+   * sidecar temp files synced; sidecar renamed, then data (a crash between leaves the old bytes
+   * with a sidecar that does not match them, so it is ignored); their folders synced; only then
+   * the put returns and the event is sent, so no event names an object a power loss could undo.
+   */
   private async commit(
     bucket: string,
     key: string,
@@ -428,21 +489,49 @@ export class LocalObjectStore implements ObjectStore {
     // With a rule to notify, the version goes in unannounced and is marked once its event is
     // queued; a crash in between leaves it for scanForNewFiles. Without one, nothing waits.
     const notified = anyRuleMatches(this.rules, bucket, key, event);
+    const staged: string[] = [];
+    const fail = (err: unknown): never => {
+      rmSync(tmp, { force: true });
+      for (const f of staged) rmSync(f, { force: true });
+      if (err instanceof StorageError) throw err;
+      const code = errno(err);
+      if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+        throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
+      }
+      throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
+    };
     const { side, mark } = await this.locks.run(`${bucket}/${key}`, async () => {
-      // Checked under the key's lock, so no other commit of this key comes in between.
-      if (condition) await this.checkCondition(bucket, key, tmp, condition);
+      // Checked under the key's lock, so no other commit of this key comes in between; and
+      // first, so a refused write costs no sync.
+      if (condition) await this.checkCondition(bucket, key, tmp, condition).catch(fail);
+      let side: Sidecar;
       let mark: string | undefined;
       try {
         const st = statSync(tmp);
-        const full: Sidecar = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
-        if (notified) mark = stageSidecar({ ...full, announced: true }, this.layout.tmpDir());
-        const place = (): void => {
-          this.folders.ensure(path.dirname(dataPath));
-          // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
-          // new sidecar does not match them, so it is ignored.
-          writeSidecar(metaPath, full, this.layout.tmpDir(), (d) => this.folders.ensure(d));
-          renameSync(tmp, dataPath);
-        };
+        side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
+        staged.push(stageSidecar(side, this.layout.tmpDir()));
+        // The announced sidecar is staged (and synced) with the first, so marking is one rename.
+        if (notified) staged.push((mark = stageSidecar({ ...side, announced: true }, this.layout.tmpDir())));
+        if (this.fsync) await Promise.all([syncFile(tmp), ...staged.map(syncFile)]);
+      } catch (err) {
+        return fail(err);
+      }
+      const ensure = (dir: string): void => {
+        const first = this.folders.ensure(dir);
+        // Registered at once, so a put of another key into this new folder waits for it too.
+        if (first !== undefined && this.fsync) this.dirs.created(first, dir);
+      };
+      let sidecarPlaced = false;
+      const place = (): void => {
+        ensure(path.dirname(dataPath));
+        ensure(path.dirname(metaPath));
+        // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
+        // new sidecar does not match them, so it is ignored.
+        if (!sidecarPlaced) renameSync(staged[0]!, metaPath);
+        sidecarPlaced = true;
+        renameSync(tmp, dataPath);
+      };
+      try {
         try {
           place();
         } catch (err) {
@@ -450,17 +539,22 @@ export class LocalObjectStore implements ObjectStore {
           this.folders.forget(); // a folder removed behind our back: create it again, once
           place();
         }
-        return { side: full, mark };
       } catch (err) {
-        rmSync(tmp, { force: true });
-        if (mark) rmSync(mark, { force: true });
-        const code = errno(err);
-        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
-          throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
-        }
-        throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
+        return fail(err);
       }
+      return { side, mark };
     });
+    if (this.fsync) {
+      try {
+        const data = path.dirname(dataPath);
+        const meta = path.dirname(metaPath);
+        await Promise.all([this.dirs.sync(data), this.dirs.sync(meta), this.dirs.folderDurable(data), this.dirs.folderDurable(meta)]);
+      } catch (err) {
+        if (mark) rmSync(mark, { force: true });
+        // In place but maybe not on disk: the caller retries (a new version), as after any failed put.
+        throw new StorageError(`s3://${bucket}/${key}: commit failed: syncing its folders: ${(err as Error).message}`, bucket, key, false, { cause: err });
+      }
+    }
     if (mark) await this.announce(bucket, key, event, side, mark, true);
     return { etag: side.etag, versionId: side.versionId, sha256: side.sha256, size: side.size };
   }
@@ -488,7 +582,7 @@ export class LocalObjectStore implements ObjectStore {
         // A file dropped in by hand (or a crash between renames): derive its facts and cache them.
         side = await deriveSidecar(fd, st, side);
         try {
-          writeSidecar(metaPath, side, this.layout.tmpDir());
+          await this.saveDerived(bucket, key, side);
         } catch {
           // only a cache: the next read derives it again
         }

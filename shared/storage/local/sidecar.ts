@@ -73,11 +73,6 @@ export function placeSidecar(tmp: string, file: string, ensureDir: (dir: string)
   }
 }
 
-/** Atomically write a sidecar (temp file in `tmpDir`, then rename). */
-export function writeSidecar(file: string, s: Sidecar, tmpDir: string, ensureDir?: (dir: string) => void): void {
-  placeSidecar(stageSidecar(s, tmpDir), file, ensureDir);
-}
-
 /** md5 and sha256 of an open file's bytes, read in bounded chunks (readFully: large chunks off the event loop). */
 export async function hashFile(fd: number, size: number): Promise<{ md5: string; sha256: string }> {
   const md5 = createHash('md5');
