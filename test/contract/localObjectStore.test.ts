@@ -174,7 +174,7 @@ describe('Class: LocalObjectStore (specifics)', () => {
       expect(keys).toEqual(['whole']);
       const past = new Date(Date.now() - 2 * 3_600_000);
       utimesSync(path.join(root, '.tmp', 'put-deadbeef'), past, past);
-      expect(await store.removeStaleTempFiles()).toBe(1);
+      expect(await store.sweepTempFiles({ olderThanMs: 3_600_000 })).toEqual({ files: 1, bytes: 14 });
       expect(existsSync(path.join(root, '.tmp', 'put-deadbeef'))).toBe(false);
     });
 

@@ -1,5 +1,5 @@
 /** The Queue contract against the in-process LocalQueue, plus its durability. */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createQueue, LocalQueue } from '../../shared/queue';
@@ -60,6 +60,34 @@ describe('Class: LocalQueue', () => {
       expect(third).toEqual([]);
       expect((await new LocalQueue({ dir: path.join(dir, 'dlq') }).receive()).map((m) => m.body)).toEqual(['poison']);
       expect(readdirSync(path.join(dir, 'q'))).toEqual([]);
+    });
+
+    it('removes temp files a killed writer left (older than a few seconds) when it loads, keeping newer ones', async () => {
+      // Prepare: a zero-byte and a half-written temp file from a kill long ago, one from just now
+      const q = path.join(dir, 'q');
+      mkdirSync(q, { recursive: true });
+      writeFileSync(path.join(q, '.tmp-0a1b2c3d4e5f6071'), '');
+      writeFileSync(path.join(q, '.tmp-1a1b2c3d4e5f6071'), '{"id":"x","bo');
+      const past = new Date(Date.now() - 60_000);
+      for (const f of ['.tmp-0a1b2c3d4e5f6071', '.tmp-1a1b2c3d4e5f6071']) utimesSync(path.join(q, f), past, past);
+      writeFileSync(path.join(q, '.tmp-2a1b2c3d4e5f6071'), '');
+      // Act
+      const queue = new LocalQueue({ dir: q });
+      // Assess
+      expect(readdirSync(q)).toEqual(['.tmp-2a1b2c3d4e5f6071']);
+      expect(await queue.receive()).toEqual([]);
+    });
+
+    it('sweepTempFiles removes every temp file but those of its own sends in flight', async () => {
+      const q = path.join(dir, 'q');
+      const queue = new LocalQueue({ dir: q });
+      writeFileSync(path.join(q, '.tmp-2a1b2c3d4e5f6071'), 'left by a kill a moment ago');
+      const sending = queue.send('in flight'); // its temp file exists until its sync and rename are done
+      const swept = queue.sweepTempFiles();
+      await sending;
+      expect(swept).toEqual({ files: 1, bytes: 27 });
+      expect(readdirSync(q).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+      expect((await queue.receive()).map((m) => m.body)).toEqual(['in flight']);
     });
 
     it('persists dead-lettered messages in the DLQ folder', async () => {

@@ -17,7 +17,7 @@
  * Deletes are not synced: one undone by a power loss is a redelivery, which at-least-once allows.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { appendDurably, DirSync, syncDirSync, writeFileDurably, writeFileDurablySync } from '../../storage/local/durable';
 import { QueueError, StaleReceiptError } from '../errors';
@@ -53,6 +53,14 @@ interface Entry extends Stored {
 const JOURNAL = 'receives.log';
 /** Past this size the journal is folded into the message files during a run too. */
 const JOURNAL_MAX_BYTES = 4 * 1024 * 1024;
+/** Message temp files (a write, a sync and a rename away from a message file). */
+const TEMP_PREFIX = '.tmp-';
+/**
+ * load() removes temp files older than this. One lives for a write and an fdatasync, milliseconds
+ * (seconds under heavy I/O), so an older one is a killed writer's, even if a second process
+ * opened the same folder; the folder's owner calls sweepTempFiles() for the rest.
+ */
+const STALE_TEMP_MS = 10_000;
 
 let idCounter = 0;
 
@@ -75,6 +83,8 @@ export class LocalQueue implements Queue {
   private readonly dir: string | undefined;
   private readonly fsync: boolean;
   private readonly dirSync = new DirSync();
+  /** Temp files of this queue's writes in flight: sweepTempFiles leaves them alone. */
+  private readonly inFlight = new Set<string>();
   /** Insertion order is delivery order (roughly FIFO, as SQS standard queues are). */
   private readonly messages = new Map<string, Entry>();
   private readonly byReceipt = new Map<string, string>();
@@ -141,6 +151,36 @@ export class LocalQueue implements Queue {
     let n = 0;
     for (const m of this.messages.values()) if (m.visibleAt <= now) n++;
     return n;
+  }
+
+  /**
+   * Removes message temp files (`.tmp-*`) that writers killed between writing and renaming
+   * left in the folder; they are never read. load() already removes those older than a few
+   * seconds; the folder's owner (the appliance, holding its data-dir lock) calls this at start-up
+   * for all of them. This queue's own writes in flight are kept, and with `olderThanMs` every
+   * file modified more recently than that. Returns what it removed.
+   */
+  sweepTempFiles(opts: { olderThanMs?: number } = {}): { files: number; bytes: number } {
+    const swept = { files: 0, bytes: 0 };
+    if (!this.dir) return swept;
+    const olderThanMs = opts.olderThanMs ?? 0;
+    for (const name of readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      if (!name.startsWith(TEMP_PREFIX) || this.inFlight.has(file)) continue;
+      let size: number;
+      try {
+        const st = lstatSync(file);
+        if (!st.isFile() || Date.now() - st.mtimeMs < olderThanMs) continue;
+        size = st.size;
+        rmSync(file, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone meanwhile
+        throw new QueueError(`${this.name}: removing temp file ${file} failed: ${(err as Error).message}`, this.name, false, { cause: err });
+      }
+      swept.files += 1;
+      swept.bytes += size;
+    }
+    return swept;
   }
 
   /** Messages held, visible or in flight (for tests and the appliance's "all work done" check). */
@@ -243,6 +283,7 @@ export class LocalQueue implements Queue {
   private async persist(m: Entry): Promise<void> {
     if (!this.dir) return;
     const tmp = this.tmpFile();
+    this.inFlight.add(tmp);
     try {
       await writeFileDurably(tmp, JSON.stringify(stored(m)), this.fsync);
       renameSync(tmp, this.file(m.id));
@@ -250,6 +291,8 @@ export class LocalQueue implements Queue {
     } catch (err) {
       rmSync(tmp, { force: true });
       throw new QueueError(`${this.name}: persisting message ${m.id} in ${this.dir} failed: ${(err as Error).message}`, this.name, false, { cause: err });
+    } finally {
+      this.inFlight.delete(tmp);
     }
   }
 
@@ -266,7 +309,7 @@ export class LocalQueue implements Queue {
   }
 
   private tmpFile(): string {
-    return path.join(this.dir as string, `.tmp-${randomBytes(8).toString('hex')}`);
+    return path.join(this.dir as string, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
   }
 
   /** Restore persisted messages, all visible (in-flight ones lost their consumer with the process). */
@@ -278,6 +321,11 @@ export class LocalQueue implements Queue {
         syncDirSync(path.dirname(d));
         if (d === first) break;
       }
+    }
+    try {
+      this.sweepTempFiles({ olderThanMs: STALE_TEMP_MS });
+    } catch {
+      // Only tidying: leftovers are never read, and the owner's sweepTempFiles() reports failures.
     }
     for (const name of readdirSync(dir).sort()) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;

@@ -38,7 +38,7 @@ import { FolderCache } from './FolderCache';
 import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
 import { SettleTracker } from './SettleTracker';
-import { checkBucket, LocalLayout, tempName } from './layout';
+import { checkBucket, isTempName, LocalLayout, tempName } from './layout';
 import { EventNotQueuedError } from './errors';
 import { anyRuleMatches, notify, type LocalEventName, type LocalNotificationRule } from './notifications';
 import { deriveSidecar, newVersionId, placeSidecar, readSidecar, sidecarMatches, stageSidecar, type Sidecar } from './sidecar';
@@ -112,6 +112,8 @@ export class LocalObjectStore implements ObjectStore {
   private readonly locks = new KeyLock();
   private readonly folders = new FolderCache();
   private readonly dirs = new DirSync();
+  /** Temp files of this store's writes in flight: sweepTempFiles leaves them alone. */
+  private readonly inFlight = new Set<string>();
   /** Versions whose event is being sent right now (`bucket\0key\0versionId`): a concurrent scan leaves them alone. */
   private readonly announcing = new Set<string>();
 
@@ -137,26 +139,34 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /**
-   * Delete temp files older than `maxAgeMs` (default 1 h): leftovers of writes interrupted by a
-   * crash. They were never visible; call this at startup. Returns how many were removed.
+   * Removes the temp files (`<root>/.tmp/put-*`, `meta-*`) of writes that never finished: a
+   * crash or a kill left them, and they were never visible. Call it at start-up, owning the root
+   * (the appliance holds a data-dir lock, so every temp file not this store's is a dead
+   * process's). This store's own writes in flight are kept; with `olderThanMs`, so is every file
+   * modified more recently than that (for a root another process may be writing in). Returns
+   * what it removed.
    */
-  async removeStaleTempFiles(maxAgeMs = 3_600_000): Promise<number> {
+  async sweepTempFiles(opts: { olderThanMs?: number } = {}): Promise<{ files: number; bytes: number }> {
+    const dir = this.layout.tmpDir();
+    const olderThanMs = opts.olderThanMs ?? 0;
     let names: string[];
     try {
-      names = await fs.readdir(this.layout.tmpDir());
-    } catch {
-      return 0;
+      names = await fs.readdir(dir);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return { files: 0, bytes: 0 };
+      throw new StorageError(`${dir}: listing temp files failed: ${(err as Error).message}`, '', undefined, false, { cause: err });
     }
-    let removed = 0;
+    const swept = { files: 0, bytes: 0 };
     for (const name of names) {
-      const p = path.join(this.layout.tmpDir(), name);
-      const st = await fs.stat(p).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > maxAgeMs) {
-        await fs.rm(p, { force: true });
-        removed++;
-      }
+      const file = path.join(dir, name);
+      if (!isTempName(name) || this.inFlight.has(file)) continue;
+      const st = await fs.lstat(file).catch(() => undefined);
+      if (!st?.isFile() || Date.now() - st.mtimeMs < olderThanMs) continue;
+      await fs.rm(file, { force: true });
+      swept.files += 1;
+      swept.bytes += st.size;
     }
-    return removed;
+    return swept;
   }
 
   /** Add a notification rule; like S3, sends an `s3:TestEvent` to its queue first. */
@@ -224,6 +234,7 @@ export class LocalObjectStore implements ObjectStore {
       } else await pipeline(body, digest, createWriteStream(tmp));
     } catch (err) {
       rmSync(tmp, { force: true });
+      this.inFlight.delete(tmp);
       if (err instanceof StorageError) throw err;
       throw new StorageError(`s3://${bucket}/${key}: writing failed: ${(err as Error).message}`, bucket, key, errno(err) === 'EMFILE', { cause: err });
     }
@@ -278,6 +289,7 @@ export class LocalObjectStore implements ObjectStore {
       }
     } catch (err) {
       rmSync(tmp, { force: true });
+      this.inFlight.delete(tmp);
       throw new StorageError(`s3://${target.bucket}/${target.key}: copy failed: ${(err as Error).message}`, target.bucket, target.key, false, { cause: err });
     } finally {
       closeSync(src.fd);
@@ -372,7 +384,7 @@ export class LocalObjectStore implements ObjectStore {
           if (!this.settle.settled(bucket, key, st, settleMs)) return undefined;
           if (sidecarMatches(side, st)) {
             // A commit whose event may not have been queued.
-            const mark = stageSidecar({ ...side, announced: true }, this.layout.tmpDir());
+            const mark = this.stage({ ...side, announced: true });
             if (this.fsync) await syncFile(mark).catch((err: unknown) => this.discard([mark], bucket, key, 'syncing its sidecar', err));
             return { side, mark };
           }
@@ -388,9 +400,10 @@ export class LocalObjectStore implements ObjectStore {
             await this.saveDerived(bucket, key, fresh);
             return undefined;
           }
-          const mark = stageSidecar({ ...fresh, announced: true }, this.layout.tmpDir());
+          const mark = this.stage({ ...fresh, announced: true });
           if (!(await this.saveDerived(bucket, key, fresh, mark))) {
             rmSync(mark, { force: true });
+            this.inFlight.delete(mark);
             return undefined; // replaced meanwhile: the next scan looks at the new file
           }
           return { side: fresh, mark };
@@ -424,6 +437,7 @@ export class LocalObjectStore implements ObjectStore {
       await notify(this.rules, this.region, event, { bucket, key, size: side.size, etag: side.etag, versionId: side.versionId });
     } catch (err) {
       rmSync(mark, { force: true });
+      this.inFlight.delete(mark);
       throw new EventNotQueuedError(bucket, key, event, committed, { cause: err });
     } finally {
       this.announcing.delete(id);
@@ -440,6 +454,7 @@ export class LocalObjectStore implements ObjectStore {
    * check and the rename (and no commit rewrites a sidecar that matches). True when placed.
    */
   private placeIfCurrent(bucket: string, key: string, side: Sidecar, staged: string): boolean {
+    this.inFlight.delete(staged); // placed or removed below
     try {
       if (sidecarMatches(side, statSync(this.layout.dataPath(bucket, key)))) {
         placeSidecar(staged, this.layout.metaPath(bucket, key), (d) => this.folders.ensure(d));
@@ -458,14 +473,17 @@ export class LocalObjectStore implements ObjectStore {
    * lose what it carried over (a copied version's metadata and tags). True when placed.
    */
   private async saveDerived(bucket: string, key: string, side: Sidecar, ...also: string[]): Promise<boolean> {
-    const staged = stageSidecar(side, this.layout.tmpDir());
+    const staged = this.stage(side);
     if (this.fsync) await Promise.all([staged, ...also].map(syncFile)).catch((err: unknown) => this.discard([staged, ...also], bucket, key, 'syncing its sidecar', err));
     return this.placeIfCurrent(bucket, key, side, staged);
   }
 
   /** Removes staged temp files and throws a StorageError saying what failed. */
   private discard(files: string[], bucket: string, key: string, what: string, err: unknown): never {
-    for (const f of files) rmSync(f, { force: true });
+    for (const f of files) {
+      rmSync(f, { force: true });
+      this.inFlight.delete(f);
+    }
     throw new StorageError(`s3://${bucket}/${key}: ${what} failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
   }
 
@@ -490,73 +508,79 @@ export class LocalObjectStore implements ObjectStore {
     // queued; a crash in between leaves it for scanForNewFiles. Without one, nothing waits.
     const notified = anyRuleMatches(this.rules, bucket, key, event);
     const staged: string[] = [];
-    const fail = (err: unknown): never => {
-      rmSync(tmp, { force: true });
-      for (const f of staged) rmSync(f, { force: true });
-      if (err instanceof StorageError) throw err;
-      const code = errno(err);
-      if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
-        throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
-      }
-      throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
-    };
-    const { side, mark } = await this.locks.run(`${bucket}/${key}`, async () => {
-      // Checked under the key's lock, so no other commit of this key comes in between; and
-      // first, so a refused write costs no sync.
-      if (condition) await this.checkCondition(bucket, key, tmp, condition).catch(fail);
-      let side: Sidecar;
-      let mark: string | undefined;
-      try {
-        const st = statSync(tmp);
-        side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
-        staged.push(stageSidecar(side, this.layout.tmpDir()));
-        // The announced sidecar is staged (and synced) with the first, so marking is one rename.
-        if (notified) staged.push((mark = stageSidecar({ ...side, announced: true }, this.layout.tmpDir())));
-        if (this.fsync) await Promise.all([syncFile(tmp), ...staged.map(syncFile)]);
-      } catch (err) {
-        return fail(err);
-      }
-      const ensure = (dir: string): void => {
-        const first = this.folders.ensure(dir);
-        // Registered at once, so a put of another key into this new folder waits for it too.
-        if (first !== undefined && this.fsync) this.dirs.created(first, dir);
-      };
-      let sidecarPlaced = false;
-      const place = (): void => {
-        ensure(path.dirname(dataPath));
-        ensure(path.dirname(metaPath));
-        // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
-        // new sidecar does not match them, so it is ignored.
-        if (!sidecarPlaced) renameSync(staged[0]!, metaPath);
-        sidecarPlaced = true;
-        renameSync(tmp, dataPath);
-      };
-      try {
-        try {
-          place();
-        } catch (err) {
-          if (errno(err) !== 'ENOENT') throw err;
-          this.folders.forget(); // a folder removed behind our back: create it again, once
-          place();
+    try {
+      const fail = (err: unknown): never => {
+        rmSync(tmp, { force: true });
+        for (const f of staged) rmSync(f, { force: true });
+        if (err instanceof StorageError) throw err;
+        const code = errno(err);
+        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+          throw new InvalidKeyError(bucket, key, 'conflicts with an existing key (a file cannot also be a folder)');
         }
-      } catch (err) {
-        return fail(err);
+        throw new StorageError(`s3://${bucket}/${key}: commit failed: ${(err as Error).message}`, bucket, key, false, { cause: err });
+      };
+      const { side, mark } = await this.locks.run(`${bucket}/${key}`, async () => {
+        // Checked under the key's lock, so no other commit of this key comes in between; and
+        // first, so a refused write costs no sync.
+        if (condition) await this.checkCondition(bucket, key, tmp, condition).catch(fail);
+        let side: Sidecar;
+        let mark: string | undefined;
+        try {
+          const st = statSync(tmp);
+          side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
+          staged.push(this.stage(side));
+          // The announced sidecar is staged (and synced) with the first, so marking is one rename.
+          if (notified) staged.push((mark = this.stage({ ...side, announced: true })));
+          if (this.fsync) await Promise.all([syncFile(tmp), ...staged.map(syncFile)]);
+        } catch (err) {
+          return fail(err);
+        }
+        const ensure = (dir: string): void => {
+          const first = this.folders.ensure(dir);
+          // Registered at once, so a put of another key into this new folder waits for it too.
+          if (first !== undefined && this.fsync) this.dirs.created(first, dir);
+        };
+        let sidecarPlaced = false;
+        const place = (): void => {
+          ensure(path.dirname(dataPath));
+          ensure(path.dirname(metaPath));
+          // Sidecar first: if we crash before the data rename, the old bytes stay visible and the
+          // new sidecar does not match them, so it is ignored.
+          if (!sidecarPlaced) renameSync(staged[0]!, metaPath);
+          sidecarPlaced = true;
+          renameSync(tmp, dataPath);
+        };
+        try {
+          try {
+            place();
+          } catch (err) {
+            if (errno(err) !== 'ENOENT') throw err;
+            this.folders.forget(); // a folder removed behind our back: create it again, once
+            place();
+          }
+        } catch (err) {
+          return fail(err);
+        }
+        return { side, mark };
+      });
+      if (this.fsync) {
+        try {
+          const data = path.dirname(dataPath);
+          const meta = path.dirname(metaPath);
+          await Promise.all([this.dirs.sync(data), this.dirs.sync(meta), this.dirs.folderDurable(data), this.dirs.folderDurable(meta)]);
+        } catch (err) {
+          if (mark) rmSync(mark, { force: true });
+          // In place but maybe not on disk: the caller retries (a new version), as after any failed put.
+          throw new StorageError(`s3://${bucket}/${key}: commit failed: syncing its folders: ${(err as Error).message}`, bucket, key, false, { cause: err });
+        }
       }
-      return { side, mark };
-    });
-    if (this.fsync) {
-      try {
-        const data = path.dirname(dataPath);
-        const meta = path.dirname(metaPath);
-        await Promise.all([this.dirs.sync(data), this.dirs.sync(meta), this.dirs.folderDurable(data), this.dirs.folderDurable(meta)]);
-      } catch (err) {
-        if (mark) rmSync(mark, { force: true });
-        // In place but maybe not on disk: the caller retries (a new version), as after any failed put.
-        throw new StorageError(`s3://${bucket}/${key}: commit failed: syncing its folders: ${(err as Error).message}`, bucket, key, false, { cause: err });
-      }
+      if (mark) await this.announce(bucket, key, event, side, mark, true);
+      return { etag: side.etag, versionId: side.versionId, sha256: side.sha256, size: side.size };
+    } finally {
+      // Renamed into place or removed by now.
+      this.inFlight.delete(tmp);
+      for (const f of staged) this.inFlight.delete(f);
     }
-    if (mark) await this.announce(bucket, key, event, side, mark, true);
-    return { etag: side.etag, versionId: side.versionId, sha256: side.sha256, size: side.size };
   }
 
   /** Open the current version, check versionId/ifMatch, and make sure its sidecar matches. */
@@ -651,8 +675,18 @@ export class LocalObjectStore implements ObjectStore {
     if (!this.folders.exists(this.layout.bucketDir(bucket))) throw new NoSuchBucketError(bucket);
   }
 
+  /** A new temp file path for object bytes, tracked as in flight until its write is committed or given up. */
   private tmpFile(): string {
     this.folders.ensure(this.layout.tmpDir());
-    return path.join(this.layout.tmpDir(), tempName('put'));
+    const file = path.join(this.layout.tmpDir(), tempName('put'));
+    this.inFlight.add(file);
+    return file;
+  }
+
+  /** stageSidecar, tracked as in flight (the caller untracks it once placed or removed). */
+  private stage(side: Sidecar): string {
+    const file = stageSidecar(side, this.layout.tmpDir());
+    this.inFlight.add(file);
+    return file;
   }
 }

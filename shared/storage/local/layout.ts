@@ -23,6 +23,11 @@ export function tempName(kind: 'put' | 'meta'): string {
   return `${kind}-${PROCESS_TAG}-${tempCounter.toString(36)}`;
 }
 
+/** True for names tempName() makes (and the random `put-`/`meta-` names of earlier versions). */
+export function isTempName(name: string): boolean {
+  return name.startsWith('put-') || name.startsWith('meta-');
+}
+
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Throws InvalidKeyError unless `bucket` is a valid S3 bucket name. */
