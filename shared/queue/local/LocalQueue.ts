@@ -17,9 +17,10 @@
  * Deletes are not synced: one undone by a power loss is a redelivery, which at-least-once allows.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { appendDurably, DirSync, syncDirSync, writeFileDurably, writeFileDurablySync } from '../../storage/local/durable';
+import { sweepTemp, type SweepResult } from '../../storage/local/tempFiles';
 import { QueueError, StaleReceiptError } from '../errors';
 import type { Queue, QueueMessage, ReceiveOptions } from '../port';
 
@@ -160,27 +161,13 @@ export class LocalQueue implements Queue {
    * for all of them. This queue's own writes in flight are kept, and with `olderThanMs` every
    * file modified more recently than that. Returns what it removed.
    */
-  sweepTempFiles(opts: { olderThanMs?: number } = {}): { files: number; bytes: number } {
-    const swept = { files: 0, bytes: 0 };
-    if (!this.dir) return swept;
-    const olderThanMs = opts.olderThanMs ?? 0;
-    for (const name of readdirSync(this.dir)) {
-      const file = path.join(this.dir, name);
-      if (!name.startsWith(TEMP_PREFIX) || this.inFlight.has(file)) continue;
-      let size: number;
-      try {
-        const st = lstatSync(file);
-        if (!st.isFile() || Date.now() - st.mtimeMs < olderThanMs) continue;
-        size = st.size;
-        rmSync(file, { force: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone meanwhile
-        throw new QueueError(`${this.name}: removing temp file ${file} failed: ${(err as Error).message}`, this.name, false, { cause: err });
-      }
-      swept.files += 1;
-      swept.bytes += size;
+  sweepTempFiles(opts: { olderThanMs?: number } = {}): SweepResult {
+    if (!this.dir) return { files: 0, bytes: 0 };
+    try {
+      return sweepTemp(this.dir, (name) => name.startsWith(TEMP_PREFIX), this.inFlight, opts.olderThanMs ?? 0);
+    } catch (err) {
+      throw new QueueError(`${this.name}: sweeping temp files in ${this.dir} failed: ${(err as Error).message}`, this.name, false, { cause: err });
     }
-    return swept;
   }
 
   /** Messages held, visible or in flight (for tests and the appliance's "all work done" check). */

@@ -38,6 +38,7 @@ import { FolderCache } from './FolderCache';
 import { readFully, SYNC_BODY_BYTES } from './readFully';
 import { KeyLock } from './KeyLock';
 import { SettleTracker } from './SettleTracker';
+import { sweepTemp, type SweepResult } from './tempFiles';
 import { checkBucket, isTempName, LocalLayout, tempName } from './layout';
 import { EventNotQueuedError } from './errors';
 import { anyRuleMatches, notify, type LocalEventName, type LocalNotificationRule } from './notifications';
@@ -146,27 +147,12 @@ export class LocalObjectStore implements ObjectStore {
    * modified more recently than that (for a root another process may be writing in). Returns
    * what it removed.
    */
-  async sweepTempFiles(opts: { olderThanMs?: number } = {}): Promise<{ files: number; bytes: number }> {
-    const dir = this.layout.tmpDir();
-    const olderThanMs = opts.olderThanMs ?? 0;
-    let names: string[];
+  async sweepTempFiles(opts: { olderThanMs?: number } = {}): Promise<SweepResult> {
     try {
-      names = await fs.readdir(dir);
+      return sweepTemp(this.layout.tmpDir(), isTempName, this.inFlight, opts.olderThanMs ?? 0);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return { files: 0, bytes: 0 };
-      throw new StorageError(`${dir}: listing temp files failed: ${(err as Error).message}`, '', undefined, false, { cause: err });
+      throw new StorageError(`${this.layout.tmpDir()}: sweeping temp files failed: ${(err as Error).message}`, '', undefined, false, { cause: err });
     }
-    const swept = { files: 0, bytes: 0 };
-    for (const name of names) {
-      const file = path.join(dir, name);
-      if (!isTempName(name) || this.inFlight.has(file)) continue;
-      const st = await fs.lstat(file).catch(() => undefined);
-      if (!st?.isFile() || Date.now() - st.mtimeMs < olderThanMs) continue;
-      await fs.rm(file, { force: true });
-      swept.files += 1;
-      swept.bytes += st.size;
-    }
-    return swept;
   }
 
   /** Add a notification rule; like S3, sends an `s3:TestEvent` to its queue first. */
