@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DCtx } from 'zstd-napi/binding';
-import { ArchiveCorruptError, type RangeReader, type SeekTable } from '../archive';
+import { ArchiveCorruptError, decompressSeekFrame, type RangeReader, type SeekTable } from '../archive';
 
 /** Frames fetched per ranged read when the member spans many frames. */
 const MAX_READ_BYTES = 32 * 1024 * 1024;
@@ -36,14 +36,8 @@ export async function* readKnownMember(reader: RangeReader, table: SeekTable, m:
     let p = 0;
     for (let k = i; k <= j; k++) {
       const f = frames[k]!;
-      const out = Buffer.allocUnsafe(f.decompressedSize);
-      let n: number;
-      try {
-        n = dctx.decompress(out, buf.subarray(p, p + f.compressedSize));
-      } catch (err) {
-        throw new ArchiveCorruptError({ ...names, check: 'zstd' }, `zstd: frame at ${f.compressedOffset}: ${(err as Error).message}`, { cause: err });
-      }
-      if (n !== f.decompressedSize) throw new ArchiveCorruptError({ ...names, check: 'seek-table' }, `frame at ${f.compressedOffset} holds ${n} bytes, seek table says ${f.decompressedSize}`);
+      // Size, span and seek-table checksum of the frame, as every other reader checks them.
+      const out = decompressSeekFrame(dctx, buf.subarray(p, p + f.compressedSize), f, names);
       p += f.compressedSize;
       const lo = Math.max(m.offset, f.decompressedOffset) - f.decompressedOffset;
       const hi = Math.min(end, f.decompressedOffset + f.decompressedSize) - f.decompressedOffset;

@@ -100,7 +100,9 @@ export class LocalAppliance {
    */
   async init(): Promise<void> {
     await this.topology.init();
-    for (const region of this.topology.model.regions) await this.topology.store(region.region).removeStaleTempFiles(0);
+    // This process owns the data dir (start holds its lock): every temp file left is a killed writer's.
+    for (const region of this.topology.model.regions) await this.topology.store(region.region).sweepTempFiles();
+    for (const q of this.topology.allQueues()) for (const queue of [q.pair.queue, q.pair.dlq]) queue.sweepTempFiles();
     await this.scanSources();
   }
 
