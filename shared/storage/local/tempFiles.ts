@@ -28,7 +28,8 @@ export function sweepTemp(dir: string, isTemp: (name: string) => boolean, inFlig
     let size: number;
     try {
       const st = lstatSync(file);
-      if (!st.isFile() || Date.now() - st.mtimeMs < olderThanMs) continue;
+      // olderThanMs 0 takes all: a file written this millisecond has an mtime past Date.now().
+      if (!st.isFile() || (olderThanMs > 0 && Date.now() - st.mtimeMs < olderThanMs)) continue;
       size = st.size;
       rmSync(file);
     } catch (err) {
