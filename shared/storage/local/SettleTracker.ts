@@ -30,6 +30,11 @@ export class SettleTracker {
    */
   settled(bucket: string, key: string, st: Stats, settleMs: number): boolean {
     const seen = this.seen(bucket);
+    if (settleMs <= 0) {
+      // No settling asked for (and a file written this millisecond has an mtime past Date.now()).
+      seen.delete(key);
+      return true;
+    }
     const o = seen.get(key);
     if (o === undefined && Date.now() - st.mtimeMs >= settleMs) return true;
     if (o === undefined || o.size !== st.size || o.mtimeMs !== st.mtimeMs || o.ino !== st.ino) {
