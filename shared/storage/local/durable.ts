@@ -7,9 +7,11 @@
  *
  * The syncs run on the thread pool: one costs 0.5–2 ms on the bench machine's disk, hundreds of
  * times a metadata syscall, and the event loop keeps working meanwhile (the router writes 16
- * objects at a time, so their syncs overlap). Directory syncs are group commits: every caller
- * that asks for a folder in one event-loop turn shares one fsync, and a caller that arrives
- * while one is running waits for the next (the running one may have started before its rename).
+ * objects at a time, so their syncs overlap: bench:pipeline's 10,000 x 10 KB took 26.4 s with
+ * synchronous syncs, 15.8 s with these, in single runs). Directory syncs are group commits:
+ * every caller that asks for a folder in one event-loop turn shares one fsync, and a caller that
+ * arrives while one is running waits for the next (the running one may have started before its
+ * rename).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
