@@ -33,6 +33,7 @@ export class LocalTopology {
   constructor(
     readonly config: Config,
     readonly dataDir: string,
+    /** fsync of object commits and queue files (the stores' and queues' default: on). */
     private readonly storeOptions: { fsync?: boolean } = {},
   ) {
     this.model = buildTopology(config, 'local');
@@ -98,10 +99,12 @@ export class LocalTopology {
   queue(plan: QueuePlan, role: keyof typeof VISIBILITY_SECONDS): LocalQueuePair {
     let q = this.queues.get(plan.name);
     if (!q) {
-      const dlq = new LocalQueue({ name: plan.deadLetter, dir: this.queueDir(plan.deadLetter) });
+      const fsync = this.storeOptions.fsync;
+      const dlq = new LocalQueue({ name: plan.deadLetter, dir: this.queueDir(plan.deadLetter), fsync });
       const queue = new LocalQueue({
         name: plan.name,
         dir: this.queueDir(plan.name),
+        fsync,
         visibilityTimeoutSeconds: VISIBILITY_SECONDS[role],
         maxReceiveCount: MAX_RECEIVE_COUNT,
         deadLetterQueue: dlq,

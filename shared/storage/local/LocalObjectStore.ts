@@ -155,15 +155,6 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  /**
-   * sweepTempFiles({ olderThanMs: maxAgeMs }), returning only the count (default 1 h, as
-   * before). Kept for callers of the old name.
-   * @deprecated use sweepTempFiles().
-   */
-  async removeStaleTempFiles(maxAgeMs = 3_600_000): Promise<number> {
-    return (await this.sweepTempFiles({ olderThanMs: maxAgeMs })).files;
-  }
-
   /** Add a notification rule; like S3, sends an `s3:TestEvent` to its queue first. */
   async addNotificationRule(rule: LocalNotificationRule): Promise<void> {
     this.rules.push(rule);
