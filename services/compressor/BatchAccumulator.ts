@@ -15,6 +15,8 @@ export interface BatchItem {
   versionId?: string;
   /** ISO time of the event that named this version (names the batch's archive deterministically). */
   eventTime?: string;
+  /** The event's sequencer: orders the versions of one key (S3 times have a one-second resolution). */
+  sequencer?: string;
 }
 
 /** A batch being filled or ready to archive. */
@@ -60,7 +62,7 @@ export class BatchAccumulator {
     const itemId = itemIdentity(record);
     if (slot.seen.has(itemId)) return { outcome: 'duplicate', batch: slot.batch };
     slot.seen.add(itemId);
-    slot.batch.items.push({ bucket: record.bucket, key: record.key, size: record.size ?? 0, etag: record.etag, versionId: record.versionId, eventTime: record.eventTime });
+    slot.batch.items.push({ bucket: record.bucket, key: record.key, size: record.size ?? 0, etag: record.etag, versionId: record.versionId, eventTime: record.eventTime, sequencer: record.sequencer });
     slot.batch.bytes += record.size ?? 0;
     const { max_objects, max_bytes } = rule.source.batch;
     if (slot.batch.items.length >= max_objects || slot.batch.bytes >= max_bytes) {

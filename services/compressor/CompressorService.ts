@@ -90,6 +90,11 @@ export class CompressorService {
     return this.consumer.staleReceipts;
   }
 
+  /** Malformed messages received (never acknowledged: they end in the dead-letter queue). */
+  get malformedMessages(): number {
+    return this.consumer.malformed;
+  }
+
   /** One receive + whatever batches became due; returns the number of messages received. */
   private async step(maxWait: number): Promise<number> {
     const untilDeadline = this.accumulator.msUntilNextDeadline(this.now());

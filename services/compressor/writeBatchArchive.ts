@@ -5,10 +5,12 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { ArchiveWriter, ARCHIVE_FORMAT, OBJECTS_PREFIX, validateMemberName, type Manifest } from '../../shared/archive';
+import { ArchiveReader, ArchiveWriter, ARCHIVE_FORMAT, OBJECTS_PREFIX, validateMemberName, type Manifest } from '../../shared/archive';
 import { archiveStagingKey, ruleId } from '../../shared/config';
 import { NoSuchObjectError, PreconditionFailedError } from '../../shared/storage/errors';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
+import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
+import { compareSequencers } from '../../shared/storage/s3Event';
 import type { Batch, BatchItem } from './BatchAccumulator';
 import { batchArchiveName, BatchRecords } from './BatchRecords';
 
@@ -45,6 +47,23 @@ function skipReason(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * skipReason, told apart for a pinned version that is gone while the key still exists: that is a
+ * newer version (a store that keeps only the current one, or a version deleted), not a deletion,
+ * and is reported as Superseded so that nobody — reconcile included — takes it for a deliberate skip.
+ */
+async function skipReasonFor(source: ObjectStore, item: BatchItem, err: unknown): Promise<string | undefined> {
+  const reason = skipReason(err);
+  if (reason !== 'NoSuchKey' || !item.versionId) return reason;
+  try {
+    await source.head(item.bucket, item.key);
+    return skipReason(new PreconditionFailedError(item.bucket, item.key));
+  } catch (headErr) {
+    if (headErr instanceof NoSuchObjectError) return reason;
+    throw headErr;
+  }
+}
+
 /** Checks each object still exists as its event described and gathers its metadata and tags. */
 async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved[]> {
   const prefix = batch.rule.source.prefix_filter;
@@ -64,7 +83,7 @@ async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved
           const info = await source.head(item.bucket, item.key, { ...pin, withTags: true });
           return { item, info, relativeKey };
         } catch (err) {
-          const reason = skipReason(err);
+          const reason = await skipReasonFor(source, item, err);
           if (reason) return { item, skip: reason };
           throw err;
         }
@@ -75,17 +94,36 @@ async function resolveItems(batch: Batch, source: ObjectStore): Promise<Resolved
 
 /**
  * One member per key: a versioned source can put two versions of one key into one batch, and an
- * archive cannot hold one name twice (readers refuse it). The newest is kept (later in the batch on
- * equal times), the others are recorded as superseded.
+ * archive cannot hold one name twice (readers refuse it). The newest is kept — by the events'
+ * sequencers (S3's per-key order), else by modification time, else the later in the batch — and
+ * the others are recorded as superseded.
  */
 function newestPerKey<T extends { item: BatchItem; info: ObjectInfo }>(items: T[]): { present: T[]; superseded: T[] } {
+  const newer = (a: T, b: T): boolean => {
+    if (a.item.sequencer && b.item.sequencer) return compareSequencers(a.item.sequencer, b.item.sequencer) >= 0;
+    return a.info.lastModified.getTime() >= b.info.lastModified.getTime();
+  };
   const newest = new Map<string, T>();
   for (const r of items) {
     const prior = newest.get(r.item.key);
-    if (!prior || r.info.lastModified.getTime() >= prior.info.lastModified.getTime()) newest.set(r.item.key, r);
+    if (!prior || newer(r, prior)) newest.set(r.item.key, r);
   }
   const keep = new Set(newest.values());
   return { present: items.filter((r) => keep.has(r)), superseded: items.filter((r) => !keep.has(r)) };
+}
+
+/**
+ * Reads back what every reader needs first (seek table and manifest: two ranged GETs) before the
+ * batch counts as uploaded, so an archive no reader could open is never acknowledged: it is
+ * removed and the batch fails (retried, then dead-lettered, where the alarm fires).
+ */
+async function readBack(deps: WriteBatchDeps, stagingKey: string, versionId: string | undefined): Promise<void> {
+  try {
+    await new ArchiveReader(new S3RangeReader(deps.staging, deps.stagingBucket, stagingKey, { versionId })).readIndex();
+  } catch (err) {
+    await deps.staging.delete(deps.stagingBucket, stagingKey, { versionId }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
@@ -148,8 +186,8 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
     deps.source
       .get(r.item.bucket, r.item.key, { versionId: r.info.versionId ?? r.item.versionId, ifMatch: r.info.versionId ? undefined : r.info.etag })
       .then((got) => got.body)
-      .catch((err: unknown) => {
-        const reason = skipReason(err);
+      .catch(async (err: unknown) => {
+        const reason = await skipReasonFor(deps.source, { ...r.item, versionId: r.info.versionId ?? r.item.versionId }, err);
         if (reason) return { skip: reason };
         throw err;
       });
@@ -183,6 +221,7 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
     }
     const manifest = await writer.finish();
     const uploaded = await upload;
+    await readBack(deps, stagingKey, uploaded.versionId);
     await records.write(stagingKey, manifest.objects.length, uploaded.etag);
     return { stagingKey, manifest, skipped, bytesIn: writer.stats.bytesIn, bytesOut: writer.stats.bytesOut };
   } catch (err) {

@@ -139,3 +139,15 @@ export function parseS3Event(body: string): S3EventRecord[] | 'test-event' {
     };
   });
 }
+
+/**
+ * Orders two sequencers of events for one key as S3 documents it: the longer string's extra
+ * digits count against zero-padding of the shorter (right-padded), then plain string order.
+ * Negative when `a` is older.
+ */
+export function compareSequencers(a: string, b: string): number {
+  const n = Math.max(a.length, b.length);
+  const pa = a.toUpperCase().padEnd(n, '0');
+  const pb = b.toUpperCase().padEnd(n, '0');
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}

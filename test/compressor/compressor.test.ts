@@ -121,6 +121,34 @@ describe('Class: CompressorService', () => {
     }
   });
 
+  it('records an object edited since its event as superseded, not as deleted (the local store keeps only its newest version)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-compressor-'));
+    try {
+      const queue = new LocalQueue({ name: 'q' });
+      const store = new LocalObjectStore({ root: dir, region: SOURCE.region });
+      await store.ensureBucket(SOURCE.bucket);
+      await store.ensureBucket('staging');
+      await store.addNotificationRule({ bucket: SOURCE.bucket, prefix: PREFIX, events: ['s3:ObjectCreated:*'], queue });
+      const key = `${PREFIX}edited.txt`;
+      await store.put(SOURCE.bucket, key, Buffer.from('version one'));
+      const got = await queue.receive({ maxMessages: 10 }); // the rule's test event and the put's event
+      await queue.deleteBatch(got.map((m) => m.receiptHandle));
+      const event = got.find((m) => m.body.includes('ObjectCreated'));
+      await store.put(SOURCE.bucket, key, Buffer.from('version two'), {}); // its own event is queued too
+      await queue.send(event!.body); // the first version's event, delivered late
+      const service = new CompressorService({
+        queue, source: store, staging: store, stagingBucket: 'staging', rules: testConfig().replication_configuration, region: SOURCE.region,
+        metrics: new InMemoryMetrics(), logger: createLogger('test', 'SILENT'), waitSeconds: 0.2, flushWhenIdle: true,
+      });
+      const batches = await service.drain();
+      const skipped = batches.flatMap((b) => b.skipped);
+      expect(skipped).toEqual([{ key, reason: expect.stringMatching(/^Superseded/) }]);
+      expect(batches.flatMap((b) => b.manifest?.objects.map((o) => o.key) ?? [])).toEqual([key]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lists an object deleted since its event under skipped and acknowledges it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xregion-compressor-'));
     try {

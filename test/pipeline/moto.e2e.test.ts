@@ -214,14 +214,15 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
     const server = moto();
     const r = await rig(server);
     const key = `${PREFIX}edited twice.txt`;
+    // Both within one second (S3's time resolution), so only the events' sequencers order them.
     const v1 = await r.store.put(SOURCE.bucket, key, Buffer.from('first draft'));
-    await new Promise((res) => setTimeout(res, 1100)); // S3 times have 1 s resolution: the second is newer
     const v2 = await r.store.put(SOURCE.bucket, key, Buffer.from('final text'));
-    // The events S3 sends for a versioned bucket name each version (moto's omit versionId): sent as S3 would.
+    // The events S3 sends for a versioned bucket name each version (moto's omit versionId): sent as S3
+    // would, the newer one first (SQS does not keep order).
     const q = await server.createQueue('versions', { visibilityTimeoutSeconds: 30 });
     const queue = server.sqsQueue(q.queueUrl, server.endpoint);
-    const record = (v: typeof v1) => ({ eventName: 'ObjectCreated:Put', awsRegion: SOURCE.region, bucket: SOURCE.bucket, key, size: v.size, etag: v.etag, versionId: v.versionId });
-    await queue.send(buildS3Event([record(v1), record(v2)]));
+    const record = (v: typeof v1, sequencer: string) => ({ eventName: 'ObjectCreated:Put', awsRegion: SOURCE.region, bucket: SOURCE.bucket, key, size: v.size, etag: v.etag, versionId: v.versionId, sequencer });
+    await queue.send(buildS3Event([record(v2, '0062E3A9F1B27C8A02'), record(v1, '0062E3A9F1B27C8A01')]));
     // Act
     const batches = await r.compressor(queue).drain();
     await r.replicate();
