@@ -91,6 +91,11 @@ export class RouterService {
     return this.consumer.staleReceipts;
   }
 
+  /** Malformed messages received (never acknowledged: they end in the dead-letter queue). */
+  get malformedMessages(): number {
+    return this.consumer.malformed;
+  }
+
   private step(wait: number): Promise<number> {
     return this.consumer.poll(wait, (m) => this.handle(m));
   }

@@ -51,6 +51,8 @@ export class QueueConsumer<T> {
   private timer: NodeJS.Timeout | undefined;
   /** Messages whose receipt went stale while held, since the consumer was made. */
   staleReceipts = 0;
+  /** Malformed messages received (each delivery counted), since the consumer was made. */
+  malformed = 0;
 
   constructor(private readonly opts: QueueConsumerOptions<T>) {}
 
@@ -77,6 +79,7 @@ export class QueueConsumer<T> {
         // Never acknowledged: after maxReceiveCount the queue moves it to the dead-letter queue.
         logger.error('malformed queue message; left for the dead-letter queue', { messageId: message.id, receiveCount: message.receiveCount, error: (err as Error).message });
         metrics.add('Failures', 'Count', 1, { reason: 'MalformedMessage' });
+        this.malformed++;
         continue;
       }
       const controller = new AbortController();

@@ -122,6 +122,36 @@ describe('Command: xregion start on a bidirectional topology', () => {
     }
   }, 60_000);
 
+  it('a plain start carries files down a chain of rules (A → B, B → C) to the end, and exits 1 on a malformed message', async () => {
+    // Prepare: rule 2 reads the bucket rule 1 writes into, so its events appear only after rule 1 was routed
+    const dir = mkdtempSync(join(tmpdir(), 'xregion-chain-'));
+    try {
+      const raw = {
+        stack_name: 'chain',
+        replication_configuration: [
+          { source: { region: 'us-west-2', bucket: 'chain-a', prefix_filter: 'x/' }, destinations: [{ region: 'eu-central-1', bucket: 'chain-b' }] },
+          { source: { region: 'eu-central-1', bucket: 'chain-b', prefix_filter: 'x/' }, destinations: [{ region: 'ca-central-1', bucket: 'chain-c' }] },
+        ],
+      };
+      const configFile = join(dir, 'replication_config.json');
+      writeFileSync(configFile, JSON.stringify(raw));
+      const dataDir = join(dir, 'data');
+      const topology = new LocalTopology(parseConfig(raw).config, dataDir);
+      const files = dropFiles(topology, 'us-west-2', 'chain-a', 'x/', 8, 60_000);
+      // Act
+      const code = await runStart({ config: configFile, dataDir, sample: false, drive: false, settleSeconds: '0.3' });
+      // Assess
+      expect(code).toBe(0);
+      expect(await keys(topology, 'ca-central-1', 'chain-c')).toEqual(files);
+      // A malformed message in a work queue is a failure of the run, not a silent metric.
+      await topology.queue(topology.compressorPlans[0]!.queue, 'compressor').queue.send('{"not":"an event"}');
+      expect(await runStart({ config: configFile, dataDir, sample: false, drive: false, settleSeconds: '0.3' })).toBe(1);
+      expect(stderr).toMatch(/failure\(s\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('refuses to run while another live process owns the data dir, and takes over a dead owner', async () => {
     const e = env('lock');
     try {

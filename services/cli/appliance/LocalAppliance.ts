@@ -146,6 +146,29 @@ export class LocalAppliance {
    */
   async runUntilIdle(): Promise<CycleResult> {
     const total: CycleResult = { archived: [], replicated: 0, routed: [], quarantined: [] };
+    // A pass ends when the compressors found nothing; but a router writing into another rule's
+    // source bucket (chained rules) queues new events after that: go again while visible work is
+    // queued and the last pass moved something.
+    for (;;) {
+      const pass = await this.runPass();
+      total.archived.push(...pass.archived);
+      total.replicated += pass.replicated;
+      total.routed.push(...pass.routed);
+      total.quarantined.push(...pass.quarantined);
+      const progressed = pass.archived.length + pass.replicated + pass.routed.length + pass.quarantined.length > 0;
+      if (!progressed || !(await this.hasVisibleWork())) return total;
+    }
+  }
+
+  /** True when a work queue holds a message that can be received now. */
+  private async hasVisibleWork(): Promise<boolean> {
+    for (const q of this.topology.allQueues()) if ((await q.pair.queue.approximateDepth()) > 0) return true;
+    return false;
+  }
+
+  /** One run of the compressors alongside the replicate → route stages (see runUntilIdle). */
+  private async runPass(): Promise<CycleResult> {
+    const total: CycleResult = { archived: [], replicated: 0, routed: [], quarantined: [] };
     let compressing = true;
     const compress = async (): Promise<void> => {
       try {
@@ -195,11 +218,11 @@ export class LocalAppliance {
     return out.filter((q) => q.depth > 0);
   }
 
-  /** Failures counted by every service so far (archives missing without evidence included). */
+  /** Failures counted by every service so far (archives missing without evidence and malformed messages included). */
   get failures(): number {
     let n = 0;
-    for (const c of this.compressors.values()) n += c.failures;
-    for (const r of this.routers.values()) n += r.failures;
+    for (const c of this.compressors.values()) n += c.failures + c.malformedMessages;
+    for (const r of this.routers.values()) n += r.failures + r.malformedMessages;
     return n;
   }
 }

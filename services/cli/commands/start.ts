@@ -95,10 +95,16 @@ async function runWithLock(opts: StartOptions, dataDir: string, settleMs: number
   }, 250);
   try {
     merge(run, await appliance.runUntilIdle());
-    // Files seen but still changing are announced once settled: a plain run waits for them too.
-    while ((await appliance.unsettledFiles()) > 0) {
-      await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(50, settleMs / 2))));
-      if ((await appliance.scanSources()).length) merge(run, await appliance.runUntilIdle());
+    // Files seen but still changing are announced once settled, and files changed while the run
+    // went on are announced again: a plain run ends only when a scan finds nothing new or unsettled.
+    for (;;) {
+      const announced = await appliance.scanSources();
+      if (announced.length) merge(run, await appliance.runUntilIdle());
+      else if ((await appliance.unsettledFiles()) === 0) break;
+      else {
+        status.update(`waiting for ${await appliance.unsettledFiles()} file(s) in the source buckets to stop changing (--settle-seconds ${settleMs / 1000})…`);
+        await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(50, settleMs / 2))));
+      }
     }
     status.done(`pipeline idle after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (opts.watch) {
@@ -122,11 +128,17 @@ async function runWithLock(opts: StartOptions, dataDir: string, settleMs: number
   const drive = driveReports.map((r) => `  drive ${r.source}: ${r.stats.total} files, ${r.stats.uploaded} uploaded, ${r.stats.skippedUnchanged} unchanged, ${r.stats.failed} failed (run record s3://${config.drive_sources.find((d) => d.name === r.source)?.target.bucket}/${r.recordKey})`);
   process.stdout.write(`${formatReport(appliance, run, Date.now() - started, process.cwd(), drive)}\n`);
   const dead = await appliance.deadLetters();
+  let code = 0;
   if (appliance.failures > 0 || dead.length > 0) {
     process.stderr.write(`\n${appliance.failures} failure(s); dead-letter queues: ${dead.map((d) => `${d.queue}=${d.depth}`).join(', ') || 'empty'}. Failed work is retried on the next run.\n`);
-    return 1;
+    code = 1;
   }
-  return 0;
+  // A quarantined archive's objects reached no destination: never a clean run.
+  if (run.quarantined.length) {
+    process.stderr.write(`\n${run.quarantined.length} archive(s) quarantined, their objects not delivered:\n${run.quarantined.map((q) => `  ${q.quarantineKey}: ${q.reason}`).join('\n')}\n`);
+    code = 1;
+  }
+  return code;
 }
 
 /** Registers `xregion start`. */
