@@ -111,14 +111,19 @@ describe('Class: LocalObjectStore (announcements survive a lost send)', () => {
       expect(await announcedKeys(inner)).toEqual(['in/1', 'in/2', 'in/4', 'in/3']);
     });
 
-    it('records an announced sidecar at once where no rule matches (those buckets pay nothing more)', async () => {
+    it('leaves a version no rule matches unannounced (nothing queued, no extra write), so a rule added later announces it', async () => {
       await store.put('plain', 'in/x', Buffer.from('x'));
       await store.put('src', 'out-of-prefix', Buffer.from('y'));
       const side = (bucket: string, key: string) => JSON.parse(readFileSync(path.join(root, '.meta', bucket, ...key.split('/')), 'utf8'));
-      expect([side('plain', 'in/x').announced, side('src', 'out-of-prefix').announced]).toEqual([true, true]);
+      expect([side('plain', 'in/x').announced, side('src', 'out-of-prefix').announced]).toEqual([false, false]);
       expect(await store.scanForNewFiles('plain', { settleMs: 0 })).toEqual([]);
       expect(await store.scanForNewFiles('src', { settleMs: 0 })).toEqual([]);
       expect(await announcedKeys(inner)).toEqual([]);
+      // A rule for the bucket appears (a config change, or the store opened by the appliance with its rules).
+      await store.addNotificationRule({ bucket: 'plain', prefix: 'in/', events: ['s3:ObjectCreated:*'], queue: inner });
+      expect(await store.scanForNewFiles('plain', { settleMs: 0 })).toEqual(['in/x']);
+      expect(side('plain', 'in/x').announced).toBe(true);
+      expect(await store.scanForNewFiles('plain', { settleMs: 0 })).toEqual([]);
     });
   });
 });

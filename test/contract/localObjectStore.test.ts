@@ -179,8 +179,9 @@ describe('Class: LocalObjectStore (specifics)', () => {
     });
 
     it('a data folder copied elsewhere (new inodes) keeps each version, ETag and metadata, and is not announced again', async () => {
-      // Prepare: a versioned object, then the whole folder copied with its timestamps (as cp -a does)
+      // Prepare: a versioned object whose event was queued, then the whole folder copied with its timestamps (as cp -a does)
       const queue = new LocalQueue();
+      await store.addNotificationRule({ bucket: 'bkt', queue: new LocalQueue(), events: ['s3:ObjectCreated:*'] });
       const put = await store.put('bkt', 'docs/a.txt', Buffer.from('keep my version'), { contentType: 'text/plain', metadata: { m: '1' }, tags: { t: '1' } });
       const copyRoot = `${root}-copy`;
       cpSync(root, copyRoot, { recursive: true, preserveTimestamps: true });

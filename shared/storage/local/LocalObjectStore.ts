@@ -351,6 +351,8 @@ export class LocalObjectStore implements ObjectStore {
     const announced: string[] = [];
     const visited = new Set<string>();
     for await (const { key, file } of walkKeys(this.layout.bucketDir(bucket), prefix)) {
+      // No rule wants it (yet): it stays unannounced, so a rule added later still finds it.
+      if (!anyRuleMatches(this.rules, bucket, key, 'ObjectCreated:Put')) continue;
       visited.add(key);
       const metaPath = this.layout.metaPath(bucket, key);
       const hit = await this.locks.run(`${bucket}/${key}`, async () => {
@@ -490,8 +492,9 @@ export class LocalObjectStore implements ObjectStore {
     condition?: { ifNoneMatch?: '*'; ifMatch?: string },
   ): Promise<PutResult> {
     const metaPath = this.layout.metaPath(bucket, key);
-    // With a rule to notify, the version goes in unannounced and is marked once its event is
-    // queued; a crash in between leaves it for scanForNewFiles. Without one, nothing waits.
+    // Every version goes in unannounced. With a rule to notify it is marked once its event is
+    // queued (a crash in between leaves it for scanForNewFiles); without one it stays unmarked, so
+    // that a rule added later (or a store opened with its rules) still announces it.
     const notified = anyRuleMatches(this.rules, bucket, key, event);
     const staged: string[] = [];
     try {
@@ -513,7 +516,7 @@ export class LocalObjectStore implements ObjectStore {
         let mark: string | undefined;
         try {
           const st = statSync(tmp);
-          side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: !notified };
+          side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: false };
           staged.push(this.stage(side));
           // The announced sidecar is staged (and synced) with the first, so marking is one rename.
           if (notified) staged.push((mark = this.stage({ ...side, announced: true })));
