@@ -188,7 +188,11 @@ export class RouterService {
       return true;
     }
     const missing: string[] = [];
-    for (const d of here) if (!(await this.records.read(record.key, d.bucket))) missing.push(d.bucket);
+    for (const d of here) {
+      const rec = await this.records.read(record.key, d.bucket);
+      // Evidence for this very archive: a record of another upload at the same key proves nothing about it.
+      if (!rec || (record.etag !== undefined && rec.archiveEtag !== record.etag)) missing.push(d.bucket);
+    }
     if (missing.length) throw new ArchiveMissingError(record.key, missing);
     this.opts.logger.info('archive already delivered (delivery records) and removed from staging; acknowledging', { key: record.key });
     return true;

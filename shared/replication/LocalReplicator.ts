@@ -26,8 +26,10 @@ export class LocalReplicator implements Replicator {
         if (obj.key.startsWith(RECORDS_PREFIX)) continue;
         const plans = replicationsForArchive(region, obj.key);
         if (plans.length === 0) continue; // not an archive of any rule: S3 replication would leave it too
-        for (const plan of plans) await this.store(plan.toRegion).replicateFrom(from, { bucket: plan.fromBucket, key: obj.key }, { bucket: plan.toBucket, key: obj.key });
-        await from.delete(region.outbox, obj.key);
+        // Pinned to one version: a newer one uploaded meanwhile is neither copied half nor deleted unreplicated.
+        const { versionId } = await from.head(region.outbox, obj.key);
+        for (const plan of plans) await this.store(plan.toRegion).replicateFrom(from, { bucket: plan.fromBucket, key: obj.key, versionId }, { bucket: plan.toBucket, key: obj.key });
+        await from.delete(region.outbox, obj.key, { versionId });
         copied++;
       }
     }

@@ -163,6 +163,9 @@ describe('Command: xregion start on a bidirectional topology', () => {
       writeFileSync(join(e.dataDir, 'owner.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: require('node:os').hostname(), command: 'xregion start', since: 'earlier' }));
       expect(await runStart({ config: e.configFile, dataDir: e.dataDir, sample: false, drive: false })).toBe(0);
       expect(stderr).toMatch(/taking over .* from a run that is gone \(pid 4194305/);
+      // A torn lock (a crash while it was written) names no process: taken over too.
+      writeFileSync(join(e.dataDir, 'owner.lock'), '');
+      expect(await runStart({ config: e.configFile, dataDir: e.dataDir, sample: false, drive: false })).toBe(0);
     } finally {
       rmSync(e.dir, { recursive: true, force: true });
     }

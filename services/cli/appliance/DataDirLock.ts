@@ -9,7 +9,7 @@
  * received messages in the same folders would process a persisted backlog twice or have its
  * events never seen until a restart.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,6 +51,8 @@ function processStartTime(pid: number): string | undefined {
 
 /** True when the owner's process still runs (on this host; another host's owner counts as alive). */
 function isAlive(owner: DataDirOwner): boolean {
+  // An unreadable or torn lock names no process (pid 0 would be our own process group to kill()).
+  if (!Number.isInteger(owner.pid) || owner.pid <= 0) return false;
   if (owner.host !== hostname()) return true;
   try {
     process.kill(owner.pid, 0);
@@ -59,6 +61,10 @@ function isAlive(owner: DataDirOwner): boolean {
   }
   const start = processStartTime(owner.pid);
   return !(owner.startTime && start && start !== owner.startTime);
+}
+
+function sameOwner(a: DataDirOwner, b: DataDirOwner): boolean {
+  return a.pid === b.pid && a.host === b.host && a.since === b.since && a.startTime === b.startTime;
 }
 
 function readOwner(file: string): DataDirOwner | undefined {
@@ -113,6 +119,17 @@ export class DataDirLock {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
+      }
+      const moved = readOwner(aside);
+      if (moved && !sameOwner(moved, current)) {
+        // Another contender took over between our read and our rename: that was its live lock. Put it back.
+        try {
+          linkSync(aside, file);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        rmSync(aside, { force: true });
+        continue;
       }
       rmSync(aside, { force: true });
       onTakeover(current);
