@@ -105,10 +105,24 @@ const SMALL_MEMBER_BYTES = 1024 * 1024;
 /** Concurrent small-member puts (bounds memory at SMALL_MEMBER_BYTES × this). */
 const PUT_CONCURRENCY = 16;
 
+/**
+ * User metadata on a normal-destination object: the source version's modification time, so that
+ * an older archive delivered after a newer one (SQS keeps no order, and a failed try is retried
+ * later) never overwrites the newer object.
+ */
+export const SOURCE_MODIFIED_METADATA_KEY = 'xregion-source-modified';
+
+/** True when the destination already holds a version at least as new as `o` from its source (and not the same content). */
+function holdsNewer(info: ObjectInfo | undefined, o: ManifestObject): boolean {
+  const theirs = info?.metadata[SOURCE_MODIFIED_METADATA_KEY];
+  if (!theirs || !o.last_modified) return false;
+  return Date.parse(theirs) > Date.parse(o.last_modified);
+}
+
 function putOptions(o: ManifestObject, d: Destination) {
   return {
     contentType: o.content_type,
-    metadata: o.metadata,
+    metadata: o.last_modified ? { ...o.metadata, [SOURCE_MODIFIED_METADATA_KEY]: o.last_modified } : o.metadata,
     tags: o.tags,
     storageClass: d.storage_class,
     kmsKeyId: d.kms_key_arn || undefined,
@@ -145,7 +159,9 @@ async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: st
     normal.flatMap((d) =>
       manifest.objects.map((o) =>
         lookups(async () => {
-          if ((await storedSha256(store, d.bucket, o.key)) === o.sha256) present.add(`${d.bucket}\u0000${o.key}`);
+          const info = await headOrUndefined(store, d.bucket, o.key);
+          // Same content, or a newer version than this archive's: nothing to write.
+          if (info?.sha256 === o.sha256 || holdsNewer(info, o)) present.add(`${d.bucket}\u0000${o.key}`);
         }),
       ),
     ),

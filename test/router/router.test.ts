@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
 import { RouterService } from '../../services/router/RouterService';
+import { routeArchive } from '../../services/router/routeArchive';
 import { createLogger, InMemoryMetrics } from '../../shared/observability';
 import type { ObjectStore } from '../../shared/storage';
 import { NORMAL, SOURCE, putTestObjects, testConfig, TEST_OBJECTS } from '../pipeline/fixtures';
@@ -39,6 +40,39 @@ async function staged(objects = TEST_OBJECTS) {
     });
   return { appliance, store, plan, router, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
+
+describe('Function: routeArchive (order of archives)', () => {
+  it('an older archive delivered after a newer one leaves the newer object at a normal destination', async () => {
+    // Prepare: two archives of one key, v1 then v2, both staged in the normal destination's region
+    const dataDir = mkdtempSync(join(tmpdir(), 'xregion-router-order-'));
+    try {
+      const appliance = new LocalAppliance({ config: testConfig(), dataDir, logger: silent, fsync: false });
+      await appliance.init();
+      const src = appliance.topology.store(SOURCE.region);
+      const key = 'data/report.txt';
+      const archives: string[] = [];
+      for (const text of ['v1 old', 'v2 NEW content']) {
+        await src.put(SOURCE.bucket, key, Buffer.from(text));
+        for (const c of appliance.compressors.values()) archives.push(...(await c.drain()).map((b) => b.stagingKey!));
+        await new Promise((r) => setTimeout(r, 20)); // distinct modification times
+      }
+      await appliance.replicator.replicatePending();
+      const plan = appliance.topology.routerPlans.find((r) => r.region === NORMAL.region)!;
+      const store = appliance.topology.store(NORMAL.region);
+      const rule = { ...plan.rules[0]!, destinations: plan.rules[0]!.destinations.filter((d) => d.region === NORMAL.region) };
+      const deps = { staging: store, stagingBucket: plan.staging, destinations: store, region: NORMAL.region, allTargetBuckets: [NORMAL.bucket] };
+      // Act: the newer archive first (SQS keeps no order; a failed first try of the older one does the same)
+      await routeArchive(rule, archives[1]!, undefined, deps);
+      const late = await routeArchive(rule, archives[0]!, undefined, deps);
+      // Assess
+      const { body } = await store.get(NORMAL.bucket, key);
+      expect(Buffer.concat(await body.toArray()).toString()).toBe('v2 NEW content');
+      expect(late.destinations[0]).toMatchObject({ objectsWritten: 0, objectsUnchanged: 1 });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('Class: RouterService (failure paths)', () => {
   it('lets no put of a failed delivery run on after it (background small-member writes are awaited)', async () => {
