@@ -5,6 +5,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RECORD_RETENTION_DAYS } from '../shared/topology';
 
 export const DEFAULTS = {
   /** The account used when neither `-c account=` nor CDK_DEFAULT_ACCOUNT is set (synth only; deploy refuses it). */
@@ -32,12 +33,12 @@ export const DEFAULTS = {
    * an archive again, so a record must outlive any redelivery of its messages (SQS keeps a
    * message at most 14 days).
    */
-  batchRecordExpiration: Duration.days(15),
+  batchRecordExpiration: Duration.days(RECORD_RETENTION_DAYS.batches),
   /**
    * The router's delivery records (inbound staging `_xregion/deliveries/`): they tell a redelivered
    * archive event apart from a lost archive, so they outlive SQS's 14-day maximum retention.
    */
-  deliveryRecordExpiration: Duration.days(30),
+  deliveryRecordExpiration: Duration.days(RECORD_RETENTION_DAYS.deliveries),
   /** Noncurrent versions of staging objects. */
   noncurrentExpiration: Duration.days(7),
   /** Incomplete multipart uploads. */

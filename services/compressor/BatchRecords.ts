@@ -5,10 +5,14 @@
  * finds the record when the same events come back, acknowledges them and uploads nothing: the
  * backup destination never stores those objects twice. Records outlive the outbox archive (which
  * replication removes locally and a lifecycle rule expires on AWS) and expire after SQS's longest
- * retention. A batch whose events come back grouped differently gets another name: that duplicate
- * cannot be avoided here, and `xregion reconcile` reports it.
+ * retention. A record lists the event items its archive settled, so a redelivered message whose
+ * items an earlier (dead) holder already archived in a batch grouped otherwise is acknowledged
+ * without archiving them again (archivedItems). Where even that cannot tell — the record of an
+ * upload never written because the process died in between — `xregion reconcile` reports the
+ * duplicate.
  */
 import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { archiveName, ruleId } from '../../shared/config';
 import { NoSuchObjectError } from '../../shared/storage/errors';
 import type { ObjectStore } from '../../shared/storage/port';
@@ -16,6 +20,8 @@ import { BATCH_RECORDS_PREFIX } from '../../shared/topology';
 import { itemIdentity, type Batch } from './BatchAccumulator';
 
 export const BATCH_RECORD_FORMAT = 'xregion-batch/1';
+/** Batch records kept in memory (each lists up to max_objects identities). */
+const CACHE_LIMIT = 2_000;
 
 export interface BatchRecord {
   format: typeof BATCH_RECORD_FORMAT;
@@ -23,6 +29,14 @@ export interface BatchRecord {
   objects: number;
   etag: string;
   uploadedAt: string;
+  /** itemIdentity of every event item the archive settled (archived or listed as skipped). */
+  items: string[];
+}
+
+/** The epoch_ms in an archive key's name (`…backup_{epoch_ms}_{batch_id}.tar.zst`), or NaN. */
+function archiveEpoch(key: string): number {
+  const m = /backup_(\d+)_[0-9a-f]+\.tar\.zst\.json$/.exec(key);
+  return m ? Number(m[1]) : NaN;
 }
 
 /** The archive name of a batch: its newest event's time and a hash of its rule and item versions (the same events give the same name). */
@@ -44,20 +58,50 @@ export class BatchRecords {
     return `${BATCH_RECORDS_PREFIX}${stagingKey}.json`;
   }
 
+  private readonly cache = new Map<string, BatchRecord>();
+
   /** The record of an uploaded archive, or undefined. */
   async read(stagingKey: string): Promise<BatchRecord | undefined> {
+    return this.readKey(BatchRecords.key(stagingKey));
+  }
+
+  private async readKey(recordKey: string): Promise<BatchRecord | undefined> {
+    const cached = this.cache.get(recordKey);
+    if (cached) return cached;
     try {
-      const r = JSON.parse((await this.store.getRange(this.bucket, BatchRecords.key(stagingKey), 0, 64 * 1024)).toString('utf8')) as BatchRecord;
-      return r.format === BATCH_RECORD_FORMAT ? r : undefined;
+      const { body } = await this.store.get(this.bucket, recordKey);
+      const r = JSON.parse((await buffer(body)).toString('utf8')) as BatchRecord;
+      if (r.format !== BATCH_RECORD_FORMAT) return undefined;
+      // Records never change once written (a name is a set of events): safe to keep, bounded by the caller's window.
+      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(recordKey, r);
+      return r;
     } catch (err) {
       if (err instanceof NoSuchObjectError || err instanceof SyntaxError) return undefined;
       throw err;
     }
   }
 
-  /** Records an uploaded archive. */
-  async write(stagingKey: string, objects: number, etag: string): Promise<void> {
-    const record: BatchRecord = { format: BATCH_RECORD_FORMAT, archive: stagingKey, objects, etag, uploadedAt: new Date().toISOString() };
+  /**
+   * Identities of the items that archives of this rule (staging prefix) already settled, among the
+   * archives named `sinceMs` or later: a batch's name carries its newest event's time, so an
+   * archive holding an event of time T is named T or later. For redelivered messages only (one
+   * LIST, and a GET per record not seen before): their earlier holder may have uploaded them and
+   * died before acknowledging, with the events since grouped into other batches.
+   */
+  async archivedItems(stagingPrefix: string, sinceMs: number): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const o of this.store.list(this.bucket, `${BATCH_RECORDS_PREFIX}${stagingPrefix}`)) {
+      if (!(archiveEpoch(o.key) >= sinceMs)) continue;
+      const r = await this.readKey(o.key);
+      for (const id of r?.items ?? []) out.add(id);
+    }
+    return out;
+  }
+
+  /** Records an uploaded archive and the event items it settled. */
+  async write(stagingKey: string, objects: number, etag: string, items: string[]): Promise<void> {
+    const record: BatchRecord = { format: BATCH_RECORD_FORMAT, archive: stagingKey, objects, etag, uploadedAt: new Date().toISOString(), items };
     const body = Buffer.from(JSON.stringify(record));
     await this.store.put(this.bucket, BatchRecords.key(stagingKey), body, { contentType: 'application/json', size: body.length });
   }

@@ -5,13 +5,15 @@
  * redelivery and, after maxReceiveCount, the dead-letter queue. A batch one of whose messages was
  * lost to another worker (stale receipt) is abandoned: its messages redeliver.
  */
-import type { ReplicationRule } from '../../shared/config';
+import { keyMatchesRule, type ReplicationRule } from '../../shared/config';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { Queue } from '../../shared/queue/port';
 import { QueueConsumer, type HeldMessage, type Settlement } from '../../shared/queue/QueueConsumer';
 import { parseS3Event, type S3EventRecord } from '../../shared/storage/s3Event';
 import type { ObjectStore } from '../../shared/storage/port';
+import { stagingPrefix } from '../../shared/topology';
 import { BatchAccumulator, itemIdentity, type Batch } from './BatchAccumulator';
+import { BatchRecords } from './BatchRecords';
 import { writeBatchArchive, type BatchArchiveResult } from './writeBatchArchive';
 
 export interface CompressorServiceOptions {
@@ -51,6 +53,7 @@ export class CompressorService {
   /** receipt handle → its message's abort signal (aborted when the receipt went stale) */
   private readonly signals = new Map<string, AbortSignal>();
   private readonly now: () => number;
+  private readonly batchRecords: BatchRecords;
   readonly archived: ArchivedBatch[] = [];
   failures = 0;
 
@@ -64,6 +67,7 @@ export class CompressorService {
       metrics: opts.metrics,
     });
     this.now = opts.now ?? Date.now;
+    this.batchRecords = new BatchRecords(opts.staging, opts.stagingBucket);
   }
 
   /** Runs until the signal aborts (ECS SIGTERM). Open batches are abandoned: their messages redeliver. */
@@ -99,7 +103,7 @@ export class CompressorService {
   private async step(maxWait: number): Promise<number> {
     const untilDeadline = this.accumulator.msUntilNextDeadline(this.now());
     const wait = untilDeadline === undefined ? maxWait : Math.min(maxWait, Math.ceil(untilDeadline / 1000));
-    const received = await this.consumer.poll(wait, async (m) => this.accept(m));
+    const received = await this.consumer.poll(wait, (m) => this.accept(m));
 
     const due = this.accumulator.takeDue(this.now());
     if (received === 0 && this.opts.flushWhenIdle) due.push(...this.accumulator.takeAll());
@@ -108,13 +112,15 @@ export class CompressorService {
   }
 
   /** Files a message's records into batches: 'ack' when nothing of it is left to archive, else 'hold' until its batches are uploaded. */
-  private accept(message: HeldMessage<S3EventRecord[] | 'test-event'>): Settlement {
+  private async accept(message: HeldMessage<S3EventRecord[] | 'test-event'>): Promise<Settlement> {
     const records = message.record;
     if (records === 'test-event') return 'ack';
     const receipt = message.message.receiptHandle;
+    // A redelivery: an earlier holder may have archived these items and died before acknowledging.
+    const archived = message.message.receiveCount > 1 ? await this.archivedBefore(records) : new Set<string>();
     const held = new Set<Batch>();
     for (const record of records) {
-      if (this.recent.has(itemIdentity(record))) continue;
+      if (this.recent.has(itemIdentity(record)) || archived.has(itemIdentity(record))) continue;
       const { outcome, batch } = this.accumulator.add(record, receipt, this.now());
       if (batch) held.add(batch);
       else if (outcome === 'outside-rule') this.opts.logger.debug('event outside every rule', { bucket: record.bucket, key: record.key });
@@ -189,6 +195,19 @@ export class CompressorService {
       }
     }
     await this.consumer.ack(done);
+  }
+
+  /** Identities of these event items that a batch record shows archived already. */
+  private async archivedBefore(records: S3EventRecord[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const rule of this.opts.rules) {
+      const mine = records.filter((r) => r.bucket === rule.source.bucket && keyMatchesRule(rule, r.key));
+      if (mine.length === 0) continue;
+      const since = Math.min(...mine.map((r) => Date.parse(r.eventTime)).map((t) => (Number.isFinite(t) ? t : 0)));
+      for (const id of await this.batchRecords.archivedItems(stagingPrefix(rule), since)) out.add(id);
+    }
+    if (out.size) this.opts.logger.info('redelivered events already archived by an earlier delivery: acknowledged without archiving again', { items: out.size });
+    return out;
   }
 
   private forget(receipt: string): void {

@@ -11,7 +11,7 @@ import { NoSuchObjectError, PreconditionFailedError } from '../../shared/storage
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
 import { compareSequencers } from '../../shared/storage/s3Event';
-import type { Batch, BatchItem } from './BatchAccumulator';
+import { itemIdentity, type Batch, type BatchItem } from './BatchAccumulator';
 import { batchArchiveName, BatchRecords } from './BatchRecords';
 
 export interface WriteBatchDeps {
@@ -127,10 +127,10 @@ async function readBack(deps: WriteBatchDeps, stagingKey: string, versionId: str
 }
 
 /** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
-async function uploadedBefore(deps: WriteBatchDeps, stagingKey: string, records: BatchRecords): Promise<boolean> {
+async function uploadedBefore(deps: WriteBatchDeps, batch: Batch, stagingKey: string, records: BatchRecords): Promise<boolean> {
   try {
     const info = await deps.staging.head(deps.stagingBucket, stagingKey);
-    await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag);
+    await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag, batch.items.map(itemIdentity));
     return true;
   } catch (err) {
     if (err instanceof NoSuchObjectError) return false;
@@ -154,7 +154,7 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
   const stagingKey = archiveStagingKey(rule, name);
   const records = new BatchRecords(deps.staging, deps.stagingBucket);
   // The same events came back after an upload that was never acknowledged: nothing to write again.
-  if ((await records.read(stagingKey)) || (await uploadedBefore(deps, stagingKey, records))) return { stagingKey, skipped, bytesIn: 0, bytesOut: 0, alreadyUploaded: true };
+  if ((await records.read(stagingKey)) || (await uploadedBefore(deps, batch, stagingKey, records))) return { stagingKey, skipped, bytesIn: 0, bytesOut: 0, alreadyUploaded: true };
   deps.signal?.throwIfAborted();
   const uncompressed = present.reduce((sum, r) => sum + r.info.size, 0);
 
@@ -222,7 +222,7 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
     const manifest = await writer.finish();
     const uploaded = await upload;
     await readBack(deps, stagingKey, uploaded.versionId);
-    await records.write(stagingKey, manifest.objects.length, uploaded.etag);
+    await records.write(stagingKey, manifest.objects.length, uploaded.etag, batch.items.map(itemIdentity));
     return { stagingKey, manifest, skipped, bytesIn: writer.stats.bytesIn, bytesOut: writer.stats.bytesOut };
   } catch (err) {
     // Release read-ahead streams and abort the upload so no partial archive becomes visible.

@@ -37,6 +37,12 @@ export const DELIVERY_RECORDS_PREFIX = `${RECORDS_PREFIX}deliveries/`;
 /** Outbox prefix of the compressor's batch records (one per uploaded archive). */
 export const BATCH_RECORDS_PREFIX = `${RECORDS_PREFIX}batches/`;
 
+/**
+ * Days the records are kept (a lifecycle rule on AWS, a sweep at start locally): each must outlive
+ * any redelivery of the messages it answers, and SQS keeps a message at most 14 days.
+ */
+export const RECORD_RETENTION_DAYS = { batches: 15, deliveries: 30 } as const;
+
 /** Staging (outbox and inbound) key prefix of a rule's archives: `{source_bucket}/{prefix_filter}`, no double slashes. */
 export function stagingPrefix(rule: ReplicationRule): string {
   return `${rule.source.bucket}/${rule.source.prefix_filter.replace(/^\/+/, '')}`.replace(/\/{2,}/g, '/');

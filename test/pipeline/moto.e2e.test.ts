@@ -152,8 +152,7 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
     await routeAll(r);
     // Assess: nothing archived twice, so the backup destination holds each object in exactly one archive.
     expect(first.reduce((n, b) => n + b.objects, 0)).toBe(TEST_OBJECTS.length);
-    expect(second.length).toBeGreaterThan(0);
-    expect(second.every((b) => b.alreadyUploaded && b.objects === 0)).toBe(true);
+    expect(second.reduce((n, b) => n + b.objects, 0)).toBe(0); // recognised from the batch records
     expect(await r.compressorQueue.approximateDepth()).toBe(0);
     const archives: string[] = [];
     for await (const o of r.store.list(BACKUP.bucket)) archives.push(o.key);

@@ -7,6 +7,7 @@
  */
 import type { Config } from '../../../shared/config';
 import { LocalReplicator } from '../../../shared/replication';
+import { BATCH_RECORDS_PREFIX, DELIVERY_RECORDS_PREFIX, RECORD_RETENTION_DAYS } from '../../../shared/topology';
 import { createLogger, InMemoryMetrics, type ServiceLogger } from '../../../shared/observability';
 import { CompressorService, type ArchivedBatch } from '../../compressor/CompressorService';
 import { RouterService, type QuarantinedArchive } from '../../router/RouterService';
@@ -103,7 +104,21 @@ export class LocalAppliance {
     // This process owns the data dir (start holds its lock): every temp file left is a killed writer's.
     for (const region of this.topology.model.regions) await this.topology.store(region.region).sweepTempFiles();
     for (const q of this.topology.allQueues()) for (const queue of [q.pair.queue, q.pair.dlq]) queue.sweepTempFiles();
+    await this.expireRecords();
     await this.scanSources();
+  }
+
+  /** What the stacks' lifecycle rules do on AWS: batch and delivery records past their retention are removed. */
+  private async expireRecords(): Promise<void> {
+    const day = 86_400_000;
+    const expire = async (region: string, bucket: string, prefix: string, days: number) => {
+      const store = this.topology.store(region);
+      for await (const o of store.list(bucket, prefix)) if (Date.now() - o.lastModified.getTime() > days * day) await store.delete(bucket, o.key);
+    };
+    for (const r of this.topology.model.regions) {
+      if (r.outbox) await expire(r.region, r.outbox, BATCH_RECORDS_PREFIX, RECORD_RETENTION_DAYS.batches);
+      if (r.router) await expire(r.region, r.router.staging, DELIVERY_RECORDS_PREFIX, RECORD_RETENTION_DAYS.deliveries);
+    }
   }
 
   /** Files in source buckets seen by a scan but not yet settled (still changing, or seen too recently). */
