@@ -83,9 +83,9 @@ async function* corpusFiles(dir: string): AsyncIterable<{ rel: string; size: num
   }
 }
 
-/** Child: run the pipeline until idle; prints JSON. */
-async function childPipeline(dataDir: string): Promise<void> {
-  const appliance = new LocalAppliance({ config: benchConfig(), dataDir, logger: createLogger('bench', 'SILENT') });
+/** Child: run the pipeline until idle (`fsync` as the appliance's default, or off); prints JSON. */
+async function childPipeline(dataDir: string, fsync: boolean): Promise<void> {
+  const appliance = new LocalAppliance({ config: benchConfig(), dataDir, logger: createLogger('bench', 'SILENT'), fsync });
   await appliance.init();
   const t0 = performance.now();
   const run = await appliance.runUntilIdle();
@@ -146,12 +146,33 @@ interface Row {
   objects: number;
   bytes: number;
   pipeline: { seconds: number; objects: number; written: number; catalogRows: number; archives: number; archiveBytes: number; failures: number; rssMB: number };
+  /** The same pipeline with fsync off: what durability costs. */
+  noFsync: Row['pipeline'];
   engine: { seconds: number; cpu: number; archiveBytes: number; rssMB: number };
   files: { seconds: number; cpu: number };
 }
 
-async function scenario(name: string, files: AsyncIterable<{ rel: string; size: number; body: () => Readable | Buffer }>): Promise<Row> {
+/** The pipeline in a child over a fresh copy of the source bucket; fails unless every object arrived. */
+async function pipelineRun(name: string, files: () => AsyncIterable<{ rel: string; size: number; body: () => Readable | Buffer }>, fsync: boolean): Promise<Row['pipeline']> {
   const dataDir = mkdtempSync(join(tmpdir(), 'xregion-bench-pipeline-'));
+  try {
+    const { objects } = await load(dataDir, files());
+    process.stderr.write(`${name}: pipeline${fsync ? '' : ' (fsync off)'}…\n`);
+    const pipeline = child<Row['pipeline']>('--child-pipeline', dataDir, fsync ? 'fsync' : 'no-fsync');
+    if (pipeline.failures > 0) throw new Error(`${name}: the pipeline reported ${pipeline.failures} failures`);
+    // A fast run that skipped objects would be a wrong result, not a fast one.
+    for (const [what, n] of [['archived', pipeline.objects], ['written to the normal destination', pipeline.written], ['catalogued', pipeline.catalogRows]] as const) {
+      if (n !== objects) throw new Error(`${name}: ${n} of ${objects} objects ${what}`);
+    }
+    return pipeline;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function scenario(name: string, makeFiles: () => AsyncIterable<{ rel: string; size: number; body: () => Readable | Buffer }>): Promise<Row> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'xregion-bench-pipeline-'));
+  const files = makeFiles();
   try {
     process.stderr.write(`${name}: loading the source bucket…\n`);
     const { objects, bytes } = await load(dataDir, files);
@@ -161,14 +182,10 @@ async function scenario(name: string, files: AsyncIterable<{ rel: string; size: 
     process.stderr.write(`${name}: destination files alone…\n`);
     const plain = child<Row['files']>('--child-files', srcDir, join(dataDir, 'plain-files'));
     rmSync(join(dataDir, 'plain-files'), { recursive: true, force: true });
-    process.stderr.write(`${name}: pipeline…\n`);
-    const pipeline = child<Row['pipeline']>('--child-pipeline', dataDir);
-    if (pipeline.failures > 0) throw new Error(`${name}: the pipeline reported ${pipeline.failures} failures`);
-    // A fast run that skipped objects would be a wrong result, not a fast one.
-    for (const [what, n] of [['archived', pipeline.objects], ['written to the normal destination', pipeline.written], ['catalogued', pipeline.catalogRows]] as const) {
-      if (n !== objects) throw new Error(`${name}: ${n} of ${objects} objects ${what}`);
-    }
-    return { name, objects, bytes, pipeline, engine, files: plain };
+    rmSync(dataDir, { recursive: true, force: true });
+    const pipeline = await pipelineRun(name, makeFiles, true);
+    const noFsync = await pipelineRun(name, makeFiles, false);
+    return { name, objects, bytes, pipeline, noFsync, engine, files: plain };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -176,14 +193,14 @@ async function scenario(name: string, files: AsyncIterable<{ rel: string; size: 
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
-  if (mode === '--child-pipeline') return childPipeline(process.argv[3]);
+  if (mode === '--child-pipeline') return childPipeline(process.argv[3], process.argv[4] !== 'no-fsync');
   if (mode === '--child-engine') return childEngine(process.argv[3], process.argv[4]);
   if (mode === '--child-files') return childFiles(process.argv[3], process.argv[4]);
 
   const small = arg('small', 10_000);
   const corpusDir = join(ROOT, 'bench', '.corpus', 'office');
   const corpus = await generateCorpus(corpusDir, { seed: arg('seed', 42), scale: arg('scale', 1) });
-  const rows = [await scenario(`${small} × 10 KB`, smallFiles(small)), await scenario(`office corpus (${corpus.files} files)`, corpusFiles(corpusDir))];
+  const rows = [await scenario(`${small} × 10 KB`, () => smallFiles(small)), await scenario(`office corpus (${corpus.files} files)`, () => corpusFiles(corpusDir))];
 
   const f = (n: number, d = 1) => n.toFixed(d);
   const cpus = availableParallelism();
@@ -199,12 +216,13 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.name} | ${f(r.engine.seconds, 2)} (${f(r.engine.cpu, 2)}) | ${f(r.files.seconds, 2)} (${f(r.files.cpu, 2)}) | ${f(bound(r), 2)} | ${f(r.engine.seconds / bound(r), 2)} |`),
   ];
   const lines = [
-    '| data set | objects | MB | pipeline s | objects/s | MB/s | archives | peak RSS MB | engine alone MB/s | engine RSS MB | pipeline ÷ engine |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| data set | objects | MB | pipeline s | objects/s | MB/s | archives | peak RSS MB | engine alone MB/s | engine RSS MB | pipeline ÷ engine | pipeline s, fsync off | fsync cost |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => {
       const mbps = r.bytes / MB / r.pipeline.seconds;
       const engineMbps = r.bytes / MB / r.engine.seconds;
-      return `| ${r.name} | ${r.objects} | ${f(r.bytes / MB)} | ${f(r.pipeline.seconds, 2)} | ${f(r.objects / r.pipeline.seconds, 0)} | ${f(mbps)} | ${r.pipeline.archives} | ${f(r.pipeline.rssMB, 0)} | ${f(engineMbps)} | ${f(r.engine.rssMB, 0)} | ${f(mbps / engineMbps, 2)} |`;
+      const cost = `+${f((r.pipeline.seconds / r.noFsync.seconds - 1) * 100, 0)}%`;
+      return `| ${r.name} | ${r.objects} | ${f(r.bytes / MB)} | ${f(r.pipeline.seconds, 2)} | ${f(r.objects / r.pipeline.seconds, 0)} | ${f(mbps)} | ${r.pipeline.archives} | ${f(r.pipeline.rssMB, 0)} | ${f(engineMbps)} | ${f(r.engine.rssMB, 0)} | ${f(mbps / engineMbps, 2)} | ${f(r.noFsync.seconds, 2)} | ${cost} |`;
     }),
   ];
   process.stdout.write(`${lines.join('\n')}\n${floor.join('\n')}\n\nPipeline = compressor + local replication to 2 regions + routers (verify pass, unpack to the normal destination, copy + catalog to the backup). Engine alone = packFiles over the same source files, level 3, 2 threads.\n`);
