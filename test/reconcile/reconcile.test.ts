@@ -208,7 +208,8 @@ describe('Command: xregion reconcile (embedded default)', () => {
   });
 
   it('one batch archived twice after a crash, batched differently on restart: duplicated, exit 1', async () => {
-    // Prepare: archive everything in one batch, "crash" before the messages are acknowledged.
+    // Prepare: archive everything in one batch, then "crash" between the upload and its batch record
+    // (the one window batch records cannot close), before the messages are acknowledged.
     p.cleanup();
     p = await pipeline({ maxObjects: 1000, deliver: false });
     await p.appliance.cycle(); // the s3:TestEvent of the notification set-up
@@ -217,7 +218,12 @@ describe('Command: xregion reconcile (embedded default)', () => {
     queue.deleteBatch = async () => {
       throw new Error('simulated crash before acknowledgement');
     };
+    const outbox = p.appliance.topology.store(p.appliance.topology.compressorPlans[0]!.region);
+    const put = outbox.put.bind(outbox);
+    outbox.put = (bucket, key, ...rest) => (key.startsWith('_xregion/batches/') ? Promise.reject(new Error('simulated crash before the batch record')) : put(bucket, key, ...rest));
     await p.appliance.cycle();
+    outbox.put = put;
+    await p.appliance.replicator.replicatePending(); // the archive was uploaded: it replicates
     // Act: the restart gets the messages back and batches them by 10.
     const restarted = await p.restart(10);
     await restarted.runUntilIdle();

@@ -293,7 +293,8 @@ export async function runSeed(seed: number, index: number, opts: SoakOptions): P
     const poisonDead = poison !== undefined && readQueues(dataDir).some((m) => m.deadLetter && m.id === poison!.id);
     const poisonWaiting = poison !== undefined && readQueues(dataDir).some((m) => !m.deadLetter && m.id === poison!.id);
     if (r.timedOut) crashes.push(`final drain ${attempt}: did not exit within ${finalTimeout / 1000} s (killed): ${p.lastLines(4)}`);
-    else if (r.code !== 0 && !(poisonDead && r.code === 1)) crashes.push(`final drain ${attempt}: exit ${r.code ?? r.signal}: ${p.lastLines(6)}`);
+    // A planted malformed message is a failure of every run that receives it (start exits 1) until it is dead-lettered.
+    else if (r.code !== 0 && !((poisonDead || poisonWaiting) && r.code === 1)) crashes.push(`final drain ${attempt}: exit ${r.code ?? r.signal}: ${p.lastLines(6)}`);
     if (!poisonWaiting || attempt >= 7 || r.timedOut) break;
     extraRuns++;
   }
