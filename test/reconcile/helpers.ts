@@ -3,11 +3,11 @@
  * (one rule, a backup destination in eu-central-1 and a normal one in ca-central-1), the config
  * file for the CLI, and the CLI run in-process.
  */
+import { runCli, type CliResult } from '../helpers/runCli';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { Command } from 'commander';
 import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
 import { LocalTopology } from '../../services/cli/appliance/LocalTopology';
 import { registerReconcileCommand } from '../../services/cli/commands/reconcile';
@@ -129,27 +129,6 @@ export async function putArchive(
 }
 
 /** Runs `xregion reconcile …` in-process; returns exit code, stdout and stderr. */
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  registerReconcileCommand(program);
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  let code = 0;
-  try {
-    await program.parseAsync(['reconcile', ...args], { from: 'user' });
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    const exitCode = (e as { exitCode?: unknown }).exitCode;
-    stderr += `${(e as Error).message}\n`;
-    code = typeof exitCode === 'number' ? exitCode : 1;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-  return { code, stdout, stderr };
+export function cli(args: string[]): Promise<CliResult> {
+  return runCli([registerReconcileCommand], ['reconcile', ...args]);
 }

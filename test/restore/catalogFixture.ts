@@ -4,10 +4,10 @@
  * (2025-01-20 and 2025-01-23, inside days 20–25; 2025-01-27 outside; 2024-12-31 another month),
  * with Drive metadata, an `invoice` name, and `important-document.pdf` backed up twice.
  */
+import { runCli, type CliResult } from '../helpers/runCli';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
 import { registerCatalogCommands } from '../../services/cli/commands/catalog';
 import { registerRestoreCommands } from '../../services/cli/commands/restore';
@@ -131,28 +131,6 @@ export function archivedObjects(f: CatalogFixture) {
 }
 
 /** Runs an xregion command in-process; returns exit code, stdout and stderr. */
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  registerCatalogCommands(program);
-  registerRestoreCommands(program);
-  registerVerifyCommands(program);
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  let code = 0;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    stderr += `${(e as Error).message}\n`;
-    code = 1;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-  return { code, stdout, stderr };
+export function cli(args: string[]): Promise<CliResult> {
+  return runCli([registerCatalogCommands, registerRestoreCommands, registerVerifyCommands], args);
 }
