@@ -19,6 +19,22 @@ function rules(batch: { max_objects?: number; max_bytes?: number; max_wait_secon
   }).config.replication_configuration;
 }
 
+/** A local source bucket notifying a queue, a staging bucket, and a compressor over them. */
+async function sourceWithQueue() {
+  const dir = mkdtempSync(join(tmpdir(), 'xregion-compressor-'));
+  const queue = new LocalQueue({ name: 'q' });
+  const store = new LocalObjectStore({ root: dir, region: SOURCE.region });
+  await store.ensureBucket(SOURCE.bucket);
+  await store.ensureBucket('staging');
+  await store.addNotificationRule({ bucket: SOURCE.bucket, prefix: PREFIX, events: ['s3:ObjectCreated:*'], queue });
+  const service = () =>
+    new CompressorService({
+      queue, source: store, staging: store, stagingBucket: 'staging', rules: testConfig().replication_configuration, region: SOURCE.region,
+      metrics: new InMemoryMetrics(), logger: createLogger('test', 'SILENT'), waitSeconds: 0.2, flushWhenIdle: true,
+    });
+  return { queue, store, service, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 describe('Class: BatchAccumulator', () => {
   describe('Method: add', () => {
     it('drops keys outside the rule and non-create events', () => {
@@ -122,13 +138,8 @@ describe('Class: CompressorService', () => {
   });
 
   it('records an object edited since its event as superseded, not as deleted (the local store keeps only its newest version)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xregion-compressor-'));
+    const { queue, store, service, cleanup } = await sourceWithQueue();
     try {
-      const queue = new LocalQueue({ name: 'q' });
-      const store = new LocalObjectStore({ root: dir, region: SOURCE.region });
-      await store.ensureBucket(SOURCE.bucket);
-      await store.ensureBucket('staging');
-      await store.addNotificationRule({ bucket: SOURCE.bucket, prefix: PREFIX, events: ['s3:ObjectCreated:*'], queue });
       const key = `${PREFIX}edited.txt`;
       await store.put(SOURCE.bucket, key, Buffer.from('version one'));
       const got = await queue.receive({ maxMessages: 10 }); // the rule's test event and the put's event
@@ -136,40 +147,27 @@ describe('Class: CompressorService', () => {
       const event = got.find((m) => m.body.includes('ObjectCreated'));
       await store.put(SOURCE.bucket, key, Buffer.from('version two'), {}); // its own event is queued too
       await queue.send(event!.body); // the first version's event, delivered late
-      const service = new CompressorService({
-        queue, source: store, staging: store, stagingBucket: 'staging', rules: testConfig().replication_configuration, region: SOURCE.region,
-        metrics: new InMemoryMetrics(), logger: createLogger('test', 'SILENT'), waitSeconds: 0.2, flushWhenIdle: true,
-      });
-      const batches = await service.drain();
+      const batches = await service().drain();
       const skipped = batches.flatMap((b) => b.skipped);
       expect(skipped).toEqual([{ key, reason: expect.stringMatching(/^Superseded/) }]);
       expect(batches.flatMap((b) => b.manifest?.objects.map((o) => o.key) ?? [])).toEqual([key]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 
   it('lists an object deleted since its event under skipped and acknowledges it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xregion-compressor-'));
+    const { queue, store, service, cleanup } = await sourceWithQueue();
     try {
-      const queue = new LocalQueue({ name: 'q' });
-      const store = new LocalObjectStore({ root: dir, region: SOURCE.region });
-      await store.ensureBucket(SOURCE.bucket);
-      await store.ensureBucket('staging');
-      await store.addNotificationRule({ bucket: SOURCE.bucket, prefix: PREFIX, events: ['s3:ObjectCreated:*'], queue });
       await putTestObjects(store, SOURCE.bucket, TEST_OBJECTS.slice(0, 2));
       await store.delete(SOURCE.bucket, TEST_OBJECTS[1].key);
-      const service = new CompressorService({
-        queue, source: store, staging: store, stagingBucket: 'staging', rules: testConfig().replication_configuration, region: SOURCE.region,
-        metrics: new InMemoryMetrics(), logger: createLogger('test', 'SILENT'), waitSeconds: 0.2, flushWhenIdle: true,
-      });
-      const [batch] = await service.drain();
+      const [batch] = await service().drain();
       expect(batch.manifest?.objects.map((o) => o.key)).toEqual([TEST_OBJECTS[0].key]);
       expect(batch.manifest?.skipped).toEqual([{ key: TEST_OBJECTS[1].key, reason: 'NoSuchKey' }]);
       expect(await queue.approximateDepth()).toBe(0);
       expect(queue.size()).toBe(0);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 });
