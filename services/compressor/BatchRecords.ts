@@ -12,9 +12,8 @@
  * duplicate.
  */
 import { createHash } from 'node:crypto';
-import { buffer } from 'node:stream/consumers';
 import { archiveName, ruleId } from '../../shared/config';
-import { NoSuchObjectError } from '../../shared/storage/errors';
+import { readJsonObject, writeJsonObject } from '../../shared/storage/jsonObject';
 import type { ObjectStore } from '../../shared/storage/port';
 import { BATCH_RECORDS_PREFIX } from '../../shared/topology';
 import { itemIdentity, type Batch } from './BatchAccumulator';
@@ -69,15 +68,14 @@ export class BatchRecords {
     const cached = this.cache.get(recordKey);
     if (cached) return cached;
     try {
-      const { body } = await this.store.get(this.bucket, recordKey);
-      const r = JSON.parse((await buffer(body)).toString('utf8')) as BatchRecord;
-      if (r.format !== BATCH_RECORD_FORMAT) return undefined;
+      const r = (await readJsonObject(this.store, this.bucket, recordKey))?.value as BatchRecord | undefined;
+      if (r?.format !== BATCH_RECORD_FORMAT) return undefined;
       // Records never change once written (a name is a set of events): safe to keep, bounded by the caller's window.
       if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(recordKey, r);
       return r;
     } catch (err) {
-      if (err instanceof NoSuchObjectError || err instanceof SyntaxError) return undefined;
+      if (err instanceof SyntaxError) return undefined;
       throw err;
     }
   }
@@ -102,7 +100,6 @@ export class BatchRecords {
   /** Records an uploaded archive and the event items it settled. */
   async write(stagingKey: string, objects: number, etag: string, items: string[]): Promise<void> {
     const record: BatchRecord = { format: BATCH_RECORD_FORMAT, archive: stagingKey, objects, etag, uploadedAt: new Date().toISOString(), items };
-    const body = Buffer.from(JSON.stringify(record));
-    await this.store.put(this.bucket, BatchRecords.key(stagingKey), body, { contentType: 'application/json', size: body.length });
+    await writeJsonObject(this.store, this.bucket, BatchRecords.key(stagingKey), record, {});
   }
 }

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { ArchiveReader, ArchiveWriter, ARCHIVE_FORMAT, OBJECTS_PREFIX, validateMemberName, type Manifest } from '../../shared/archive';
 import { archiveStagingKey, ruleId } from '../../shared/config';
 import { NoSuchObjectError, PreconditionFailedError } from '../../shared/storage/errors';
+import { headIfExists } from '../../shared/storage/jsonObject';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
 import { compareSequencers } from '../../shared/storage/s3Event';
@@ -55,13 +56,7 @@ function skipReason(err: unknown): string | undefined {
 async function skipReasonFor(source: ObjectStore, item: BatchItem, err: unknown): Promise<string | undefined> {
   const reason = skipReason(err);
   if (reason !== 'NoSuchKey' || !item.versionId) return reason;
-  try {
-    await source.head(item.bucket, item.key);
-    return skipReason(new PreconditionFailedError(item.bucket, item.key));
-  } catch (headErr) {
-    if (headErr instanceof NoSuchObjectError) return reason;
-    throw headErr;
-  }
+  return (await headIfExists(source, item.bucket, item.key)) ? skipReason(new PreconditionFailedError(item.bucket, item.key)) : reason;
 }
 
 /** Checks each object still exists as its event described and gathers its metadata and tags. */
@@ -128,14 +123,10 @@ async function readBack(deps: WriteBatchDeps, stagingKey: string, versionId: str
 
 /** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
 async function uploadedBefore(deps: WriteBatchDeps, batch: Batch, stagingKey: string, records: BatchRecords): Promise<boolean> {
-  try {
-    const info = await deps.staging.head(deps.stagingBucket, stagingKey);
-    await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag, batch.items.map(itemIdentity));
-    return true;
-  } catch (err) {
-    if (err instanceof NoSuchObjectError) return false;
-    throw err;
-  }
+  const info = await headIfExists(deps.staging, deps.stagingBucket, stagingKey);
+  if (!info) return false;
+  await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag, batch.items.map(itemIdentity));
+  return true;
 }
 
 /** Writes the batch's archive to staging; resolves only after the upload completed. */

@@ -7,7 +7,7 @@
  * SQS's longest retention), one small JSON object per (archive, destination).
  */
 import { DELIVERY_RECORDS_PREFIX } from '../../shared/topology';
-import { NoSuchObjectError } from '../../shared/storage/errors';
+import { readJsonObject, writeJsonObject } from '../../shared/storage/jsonObject';
 import type { ObjectStore } from '../../shared/storage/port';
 
 export const DELIVERY_RECORD_FORMAT = 'xregion-delivery/1';
@@ -40,27 +40,20 @@ export class DeliveryRecords {
     return `${DELIVERY_RECORDS_PREFIX}${archiveKey}/${destinationBucket}.json`;
   }
 
-  /** The record, or undefined when there is none. */
+  /** The record, or undefined when there is none (an unreadable one counts as none: the destination is checked again). */
   async read(archiveKey: string, destinationBucket: string): Promise<DeliveryRecord | undefined> {
-    let body: Buffer;
     try {
-      body = await this.store.getRange(this.bucket, DeliveryRecords.key(archiveKey, destinationBucket), 0, 64 * 1024);
+      const r = (await readJsonObject(this.store, this.bucket, DeliveryRecords.key(archiveKey, destinationBucket)))?.value as DeliveryRecord | undefined;
+      return r?.format === DELIVERY_RECORD_FORMAT ? r : undefined;
     } catch (err) {
-      if (err instanceof NoSuchObjectError) return undefined;
+      if (err instanceof SyntaxError) return undefined;
       throw err;
-    }
-    try {
-      const r = JSON.parse(body.toString('utf8')) as DeliveryRecord;
-      return r.format === DELIVERY_RECORD_FORMAT ? r : undefined;
-    } catch {
-      return undefined; // unreadable: treated as absent, so the destination is checked again
     }
   }
 
   /** Writes (or overwrites) a record. */
   async write(record: Omit<DeliveryRecord, 'format' | 'deliveredAt'>): Promise<void> {
     const full: DeliveryRecord = { format: DELIVERY_RECORD_FORMAT, ...record, deliveredAt: new Date().toISOString() };
-    const body = Buffer.from(JSON.stringify(full));
-    await this.store.put(this.bucket, DeliveryRecords.key(record.archive, record.destination), body, { contentType: 'application/json', size: body.length });
+    await writeJsonObject(this.store, this.bucket, DeliveryRecords.key(record.archive, record.destination), full, {});
   }
 }

@@ -12,8 +12,8 @@ import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { Queue } from '../../shared/queue/port';
 import { classifyFailure } from '../../shared/queue/failures';
 import { QueueConsumer, type HeldMessage, type Settlement } from '../../shared/queue/QueueConsumer';
-import { NoSuchObjectError } from '../../shared/storage/errors';
-import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
+import { headIfExists } from '../../shared/storage/jsonObject';
+import type { ObjectStore } from '../../shared/storage/port';
 import { parseS3Event, type S3EventRecord } from '../../shared/storage/s3Event';
 import { QUARANTINE_PREFIX, ruleForArchive } from '../../shared/topology';
 import { DeliveryRecords } from './DeliveryRecords';
@@ -123,7 +123,7 @@ export class RouterService {
       return false;
     }
     try {
-      const staged = await this.stagedOrUndefined(record);
+      const staged = await headIfExists(this.opts.staging, this.opts.stagingBucket, record.key, { versionId: record.versionId });
       if (!staged) return await this.settleMissing(record, here);
       const pending: Destination[] = [];
       for (const d of here) {
@@ -171,19 +171,9 @@ export class RouterService {
     }
   }
 
-  /** The staged archive's facts, or undefined when it is not in staging. */
-  private async stagedOrUndefined(record: S3EventRecord): Promise<ObjectInfo | undefined> {
-    try {
-      return await this.opts.staging.head(this.opts.stagingBucket, record.key, { versionId: record.versionId });
-    } catch (err) {
-      if (err instanceof NoSuchObjectError) return undefined;
-      throw err;
-    }
-  }
-
   /** An archive gone from staging is settled only by evidence: its quarantine copy, or a delivery record for every destination here. */
   private async settleMissing(record: S3EventRecord, here: readonly Destination[]): Promise<boolean> {
-    if (await this.stagedOrUndefined({ ...record, key: QUARANTINE_PREFIX + record.key, versionId: undefined })) {
+    if (await headIfExists(this.opts.staging, this.opts.stagingBucket, QUARANTINE_PREFIX + record.key)) {
       this.opts.logger.info('archive was quarantined by an earlier delivery; acknowledging', { key: record.key });
       return true;
     }

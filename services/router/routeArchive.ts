@@ -18,7 +18,7 @@ import pLimit from 'p-limit';
 import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, validateMemberName, type Manifest, type ManifestObject } from '../../shared/archive';
 import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
 import type { Destination, ReplicationRule } from '../../shared/config';
-import { NoSuchObjectError } from '../../shared/storage/errors';
+import { headIfExists } from '../../shared/storage/jsonObject';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
 
@@ -58,19 +58,9 @@ export interface RouteResult {
   catalogKey?: string;
 }
 
-/** HEAD of an object, or undefined when absent. */
-async function headOrUndefined(store: ObjectStore, bucket: string, key: string): Promise<ObjectInfo | undefined> {
-  try {
-    return await store.head(bucket, key);
-  } catch (err) {
-    if (err instanceof NoSuchObjectError) return undefined;
-    throw err;
-  }
-}
-
 /** The sha256 a store recorded for an object, or undefined when absent. */
 async function storedSha256(store: ObjectStore, bucket: string, key: string): Promise<string | undefined> {
-  return (await headOrUndefined(store, bucket, key))?.sha256;
+  return (await headIfExists(store, bucket, key))?.sha256;
 }
 
 /** True when a backup destination already holds a copy of exactly this staged archive. */
@@ -159,7 +149,7 @@ async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: st
     normal.flatMap((d) =>
       manifest.objects.map((o) =>
         lookups(async () => {
-          const info = await headOrUndefined(store, d.bucket, o.key);
+          const info = await headIfExists(store, d.bucket, o.key);
           // Same content, or a newer version than this archive's: nothing to write.
           if (info?.sha256 === o.sha256 || holdsNewer(info, o)) present.add(`${d.bucket}\u0000${o.key}`);
         }),
@@ -228,7 +218,7 @@ async function deliverBackups(rule: ReplicationRule, archiveKey: string, version
   const sha = createHash('sha256').update(text).digest('hex');
   const out: DestinationResult[] = [];
   for (const d of backups) {
-    const already = isCopyOf(await headOrUndefined(deps.destinations, d.bucket, backupKey), staged);
+    const already = isCopyOf(await headIfExists(deps.destinations, d.bucket, backupKey), staged);
     // copy() reports the size it wrote: no HEAD of the new copy is needed.
     const bytes = already
       ? 0

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
-import { readJsonObject, writeJsonObject } from './readJsonObject';
+import { readJsonObject, writeJsonObject } from '../storage/jsonObject';
 
 /** Where a source's lease lives (under `_xregion/`, which the compressor never archives). */
 export function runLeaseKey(sourceName: string): string {

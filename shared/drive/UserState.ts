@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
 import { DriveStateError, DriveStateTakenOverError } from './errors';
-import { readJsonObject, writeJsonObject } from './readJsonObject';
+import { readJsonObject, writeJsonObject } from '../storage/jsonObject';
 
 export interface IndexEntry {
   /** Object key ('' when nothing was stored). */

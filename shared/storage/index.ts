@@ -8,6 +8,7 @@
 export * from './port';
 export * from './errors';
 export { parseS3Event, buildS3Event, buildS3TestEvent, encodeEventKey, decodeEventKey, type S3EventRecord, type S3EventInput } from './s3Event';
+export { readJsonObject, writeJsonObject, headIfExists } from './jsonObject';
 export { DigestStream, type DigestExpectation } from './DigestStream';
 export { createObjectStore, type ObjectStoreConfig } from './factory';
 export { S3ObjectStore, DEFAULT_MULTIPART_THRESHOLD, type S3ObjectStoreConfig } from './s3/S3ObjectStore';

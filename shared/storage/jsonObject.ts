@@ -1,7 +1,7 @@
-/** Small JSON objects (state, leases) read whole from the store and written back conditionally. */
+/** Small JSON objects (Drive state and leases, batch and delivery records) read whole and written back, conditionally where asked; and HEAD-if-present. */
 import { buffer } from 'node:stream/consumers';
-import { NoSuchObjectError } from '../storage/errors';
-import type { ObjectStore, PutOptions } from '../storage/port';
+import { NoSuchObjectError } from './errors';
+import type { ObjectInfo, ObjectStore, PutOptions } from './port';
 
 /** An object's parsed JSON and its ETag; undefined when there is no such object (bad JSON throws SyntaxError). */
 export async function readJsonObject(store: ObjectStore, bucket: string, key: string): Promise<{ value: unknown; etag: string } | undefined> {
@@ -27,4 +27,14 @@ export async function writeJsonObject(
   indent?: number,
 ): Promise<string> {
   return (await store.put(bucket, key, Buffer.from(JSON.stringify(value, null, indent)), { contentType: 'application/json', ...condition })).etag;
+}
+
+/** HEAD of an object, or undefined when there is no such object (or version). */
+export async function headIfExists(store: ObjectStore, bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo | undefined> {
+  try {
+    return await store.head(bucket, key, opts);
+  } catch (err) {
+    if (err instanceof NoSuchObjectError) return undefined;
+    throw err;
+  }
 }
