@@ -33,21 +33,3 @@ export function archiveStagingKey(rule: ReplicationRule, archiveName: string): s
 export function archiveName(epochMs: number, batchId: string): string {
   return `backup_${epochMs}_${batchId}.tar.zst`;
 }
-
-/**
- * The rule an archive in a staging bucket belongs to. A valid config gives each bucket disjoint
- * prefixes (crossChecks), so at most one rule matches.
- */
-export function ruleForStagingKey(config: Config, key: string): ReplicationRule | undefined {
-  return config.replication_configuration.find((rule) => {
-    const base = `${rule.source.bucket}/${rule.source.prefix_filter}`.replace(/\/{2,}/g, '/');
-    return key.startsWith(base) && !key.slice(base.length).includes('/');
-  });
-}
-
-/** Rules whose destinations include this region, each with only those destinations. */
-export function rulesForTargetRegion(config: Config, region: string): ReplicationRule[] {
-  return config.replication_configuration
-    .map((r) => ({ ...r, destinations: r.destinations.filter((d) => d.region === region) }))
-    .filter((r) => r.destinations.length > 0);
-}

@@ -7,13 +7,13 @@ import {
   loadConfig,
   parseConfig,
   readConfig,
-  ruleForStagingKey,
   archiveStagingKey,
   sourceRegions,
   targetRegions,
   type ConfigInput,
 } from '../../shared/config';
 import { configSchema, lenientParse, MALFORMED } from '../../shared/config/schema';
+import { ruleForArchive } from '../../shared/topology';
 
 const ROOT = join(__dirname, '..', '..');
 const GUIDE = join(ROOT, 'test', 'fixtures', 'guide-replication_config.json');
@@ -449,8 +449,8 @@ describe('Module: topology', () => {
     const rule = config.replication_configuration[0];
     const key = archiveStagingKey(rule, 'backup_1753329108085_3f9a.tar.zst');
     expect(key).toBe('src-bucket/docs/backup_1753329108085_3f9a.tar.zst');
-    expect(ruleForStagingKey(config, key)).toBe(rule);
-    expect(ruleForStagingKey(config, 'other/docs/backup_1.tar.zst')).toBeUndefined();
+    expect(ruleForArchive({ rules: config.replication_configuration }, key)).toBe(rule);
+    expect(ruleForArchive({ rules: config.replication_configuration }, 'other/docs/backup_1.tar.zst')).toBeUndefined();
   });
 });
 

@@ -85,12 +85,6 @@ export class DataDirLock {
     readonly owner: DataDirOwner,
   ) {}
 
-  /** The live owner of a data dir, or undefined when none. */
-  static owner(dataDir: string): DataDirOwner | undefined {
-    const o = readOwner(join(dataDir, LOCK_FILE));
-    return o && isAlive(o) ? o : undefined;
-  }
-
   /** Takes the lock; a dead owner's lock is taken over (onTakeover says so). Throws DataDirBusyError when a live process holds it. */
   static acquire(dataDir: string, command: string, onTakeover: (dead: DataDirOwner) => void = () => undefined): DataDirLock {
     mkdirSync(dataDir, { recursive: true });
@@ -135,12 +129,6 @@ export class DataDirLock {
       onTakeover(current);
     }
     throw new Error(`${file}: could not take the data-dir lock (it kept changing hands)`);
-  }
-
-  /** Throws DataDirBusyError when another live process owns the data dir (for commands that write to it without owning it). */
-  static assertNoOtherOwner(dataDir: string): void {
-    const o = DataDirLock.owner(dataDir);
-    if (o && !(o.pid === process.pid && o.host === hostname())) throw new DataDirBusyError(dataDir, o);
   }
 
   /** Releases the lock (idempotent); only removes it while it is still ours. */
