@@ -192,14 +192,16 @@ export class SourceStack extends Stack {
     const src = plan.rule.source;
     grantScoped(
       role,
-      "The compressor reads the rule's source prefix (by version), writes the same prefix of the outbox and reads and writes the outbox's batch records; a key named by alias is the key carrying that alias.",
+      "The compressor reads the rule's source prefix (by version), writes and reads back the same prefix of the outbox and reads and writes the outbox's batch records; a key named by alias is the key carrying that alias.",
       new iam.PolicyStatement({ actions: S3_READ_ACTIONS, resources: [objectsArn(src.bucket, src.prefix_filter)] }),
       // ListBucket turns a deleted object into NoSuchKey (skipped) instead of AccessDenied (retried),
       // and a batch record not written yet into a 404 instead of a 403.
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn(src.bucket), bucketArn(outbox.bucketName)] }),
       ...(src.kms_key_arn ? [kmsStatement(['kms:Decrypt'], src.kms_key_arn, s3ViaService(src.region))] : []),
-      new iam.PolicyStatement({ actions: S3_WRITE_ACTIONS, resources: [objectsArn(outbox.bucketName, stagingPrefix(plan.rule))] }),
-      // Batch records: HEAD/GET before uploading an archive again, PUT after; never deleted (lifecycle expires them).
+      // Its own archives: written, then read back (seek table and manifest, by version) before they count as
+      // uploaded, and found again after a crash between upload and batch record. Never deleted by it.
+      new iam.PolicyStatement({ actions: [...S3_WRITE_ACTIONS, 's3:GetObject', 's3:GetObjectVersion'], resources: [objectsArn(outbox.bucketName, stagingPrefix(plan.rule))] }),
+      // Batch intents and records: HEAD/GET before uploading an archive again, PUT before and after; never deleted (lifecycle expires them).
       new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objectsArn(outbox.bucketName, BATCH_RECORDS_PREFIX)] }),
     );
     outbox.key.grant(role, ...KMS_ENCRYPT_DECRYPT);

@@ -121,14 +121,6 @@ async function readBack(deps: WriteBatchDeps, stagingKey: string, versionId: str
   }
 }
 
-/** True when the archive is in the outbox though its record is not (a crash between the two): records it now. */
-async function uploadedBefore(deps: WriteBatchDeps, batch: Batch, stagingKey: string, records: BatchRecords): Promise<boolean> {
-  const info = await headIfExists(deps.staging, deps.stagingBucket, stagingKey);
-  if (!info) return false;
-  await records.write(stagingKey, Number(info.metadata['xregion-object-count'] ?? 0), info.etag, batch.items.map(itemIdentity));
-  return true;
-}
-
 /** Writes the batch's archive to staging; resolves only after the upload completed. */
 export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Promise<BatchArchiveResult> {
   const { rule } = batch;
@@ -144,9 +136,12 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
   const name = batchArchiveName(batch, created.getTime());
   const stagingKey = archiveStagingKey(rule, name);
   const records = new BatchRecords(deps.staging, deps.stagingBucket);
+  const items = batch.items.map(itemIdentity);
   // The same events came back after an upload that was never acknowledged: nothing to write again.
-  if ((await records.read(stagingKey)) || (await uploadedBefore(deps, batch, stagingKey, records))) return { stagingKey, skipped, bytesIn: 0, bytesOut: 0, alreadyUploaded: true };
+  if (await records.committed(stagingKey, items)) return { stagingKey, skipped, bytesIn: 0, bytesOut: 0, alreadyUploaded: true };
   deps.signal?.throwIfAborted();
+  // Before the archive can appear: a crash after the upload leaves this for a redelivery to find.
+  await records.writeIntent(stagingKey, items);
   const uncompressed = present.reduce((sum, r) => sum + r.info.size, 0);
 
   const body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
@@ -213,7 +208,7 @@ export async function writeBatchArchive(batch: Batch, deps: WriteBatchDeps): Pro
     const manifest = await writer.finish();
     const uploaded = await upload;
     await readBack(deps, stagingKey, uploaded.versionId);
-    await records.write(stagingKey, manifest.objects.length, uploaded.etag, batch.items.map(itemIdentity));
+    await records.write(stagingKey, manifest.objects.length, uploaded.etag, items);
     return { stagingKey, manifest, skipped, bytesIn: writer.stats.bytesIn, bytesOut: writer.stats.bytesOut };
   } catch (err) {
     // Release read-ahead streams and abort the upload so no partial archive becomes visible.

@@ -34,8 +34,21 @@ export const RECORDS_PREFIX = '_xregion/';
 /** Inbound staging-bucket prefix of the router's delivery records (one per archive × destination). */
 export const DELIVERY_RECORDS_PREFIX = `${RECORDS_PREFIX}deliveries/`;
 
-/** Outbox prefix of the compressor's batch records (one per uploaded archive). */
+/** Outbox prefix of the compressor's batch records (an intent before each upload, a record after it). */
 export const BATCH_RECORDS_PREFIX = `${RECORDS_PREFIX}batches/`;
+
+/**
+ * Outbox key of the batch record of the archive at `stagingKey`: the compressor's commit, written
+ * once the archive is uploaded and read back. The local replicator moves only committed archives.
+ */
+export function batchRecordKey(stagingKey: string): string {
+  return `${BATCH_RECORDS_PREFIX}${stagingKey}.json`;
+}
+
+/** Outbox key of the batch intent of the archive at `stagingKey`: its event items, written before the upload starts. */
+export function batchIntentKey(stagingKey: string): string {
+  return `${BATCH_RECORDS_PREFIX}${stagingKey}.intent.json`;
+}
 
 /**
  * Days the records are kept (a lifecycle rule on AWS, a sweep at start locally): each must outlive

@@ -129,9 +129,9 @@ describe('Class: CompressorService', () => {
       expect(await queue.approximateDepth()).toBe(0);
       const staged = [];
       for await (const o of store.list('staging')) staged.push(o.key);
-      expect(staged).toHaveLength(2); // the archive and its batch record
-      expect(staged[1]).toMatch(/^src-bucket\/data\/backup_\d+_[0-9a-f]{8}\.tar\.zst$/);
-      expect(staged[0]).toBe(`_xregion/batches/${staged[1]}.json`);
+      expect(staged).toHaveLength(3); // the archive, its batch intent and its batch record
+      expect(staged[2]).toMatch(/^src-bucket\/data\/backup_\d+_[0-9a-f]{8}\.tar\.zst$/);
+      expect(staged.slice(0, 2)).toEqual([`_xregion/batches/${staged[2]}.intent.json`, `_xregion/batches/${staged[2]}.json`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

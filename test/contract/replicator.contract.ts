@@ -5,7 +5,7 @@
  */
 import { parseConfig, type Config } from '../../shared/config';
 import type { Replicator } from '../../shared/replication';
-import { buildTopology, type Topology } from '../../shared/topology';
+import { batchRecordKey, buildTopology, type Topology } from '../../shared/topology';
 
 export const CONTRACT_CONFIG: Config = parseConfig({
   stack_name: 'rc',
@@ -34,13 +34,19 @@ export interface ReplicatorHarness {
 /** The contract suite; `make` gives a fresh harness per test. */
 export function replicatorContract(make: () => Promise<ReplicatorHarness>): void {
   const outbox = (t: Topology, region: string) => t.regions.find((r) => r.region === region)!.outbox!;
+  /** An archive as the compressor leaves it: uploaded, then committed by its batch record. */
+  const putArchive = async (h: ReplicatorHarness, region: string, key: string, body: Buffer, metadata?: Record<string, string>) => {
+    const put = await h.put(region, outbox(h.topology, region), key, body, metadata);
+    await h.put(region, outbox(h.topology, region), batchRecordKey(key), Buffer.from('{}'));
+    return put;
+  };
   const staging = (t: Topology, region: string) => t.regions.find((r) => r.region === region)!.router!.staging;
 
   it('copies an archive to the staging bucket of every region its rule targets, bytes, ETag and metadata intact, and nowhere else', async () => {
     const h = await make();
     const t = h.topology;
     const key = 'west-src/c/backup_1_aaaaaaaa.tar.zst';
-    const { etag } = await h.put('us-west-2', outbox(t, 'us-west-2'), key, Buffer.from('archive c'), { 'xregion-format': 'xregion-archive/1' });
+    const { etag } = await putArchive(h, 'us-west-2', key, Buffer.from('archive c'), { 'xregion-format': 'xregion-archive/1' });
     expect(await h.replicator.replicatePending()).toBe(1);
     for (const region of ['eu-central-1', 'ca-central-1']) {
       const got = await h.head(region, staging(t, region), key);
@@ -56,8 +62,8 @@ export function replicatorContract(make: () => Promise<ReplicatorHarness>): void
     const t = h.topology;
     const west = 'west-src/a/backup_1_bbbbbbbb.tar.zst';
     const east = 'eu-src/b/backup_2_cccccccc.tar.zst';
-    await h.put('us-west-2', outbox(t, 'us-west-2'), west, Buffer.from('west → eu'));
-    await h.put('eu-central-1', outbox(t, 'eu-central-1'), east, Buffer.from('eu → west'));
+    await putArchive(h, 'us-west-2', west, Buffer.from('west → eu'));
+    await putArchive(h, 'eu-central-1', east, Buffer.from('eu → west'));
     expect(await h.replicator.replicatePending()).toBe(2);
     // A second pass finds nothing: the inbound copies are not sources.
     expect(await h.replicator.replicatePending()).toBe(0);
@@ -69,7 +75,7 @@ export function replicatorContract(make: () => Promise<ReplicatorHarness>): void
     const h = await make();
     const t = h.topology;
     await h.put('us-west-2', outbox(t, 'us-west-2'), '_xregion/batches/west-src/a/backup_1_dddddddd.tar.zst.json', Buffer.from('{}'));
-    await h.put('us-west-2', outbox(t, 'us-west-2'), 'other-bucket/backup_1_eeeeeeee.tar.zst', Buffer.from('stray'));
+    await putArchive(h, 'us-west-2', 'other-bucket/backup_1_eeeeeeee.tar.zst', Buffer.from('stray'));
     expect(await h.replicator.replicatePending()).toBe(0);
     for (const region of ['eu-central-1', 'ca-central-1']) expect(await h.keys(region, staging(t, region))).toEqual([]);
   });

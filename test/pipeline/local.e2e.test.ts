@@ -42,12 +42,12 @@ describe('Class: LocalAppliance (embedded default, end to end)', () => {
       expect(run.quarantined).toEqual([]);
       expect(appliance.failures).toBe(0);
       await assertDelivered(where(appliance));
-      // No archive is left in the outbox or in staging; what stays is the evidence: a batch record per archive and a delivery record per destination.
+      // No archive is left in the outbox or in staging; what stays is the evidence: a batch intent and record per archive and a delivery record per destination.
       const outbox = await listKeys(appliance, SOURCE.region, appliance.topology.outboxBucket(SOURCE.region));
       const staging = await listKeys(appliance, BACKUP.region, appliance.topology.stagingBucket(BACKUP.region));
       expect(outbox.filter((k) => !k.startsWith('_xregion/batches/'))).toEqual([]);
       expect(staging.filter((k) => !k.startsWith('_xregion/deliveries/'))).toEqual([]);
-      expect(outbox.length).toBe(run.archived.length);
+      expect(outbox.length).toBe(2 * run.archived.length);
       expect(staging.length).toBe(run.archived.length); // one destination in this region
     } finally {
       cleanup();

@@ -166,9 +166,9 @@ describe('Class: SourceStack', () => {
       });
     });
 
-    it('lets the compressor read only the rule prefix of its source and write only that prefix and the batch records of the outbox', () => {
+    it('lets the compressor read only the rule prefix of its source, write (and read back) only that prefix and the batch records of the outbox', () => {
       const statements = statementsOf(t, 'Rule0CompressorTaskDefinitionTaskRole');
-      expect(resourcesGranted(statements, 's3:GetObjectVersion')).toEqual(['arn:aws:s3:::acme-drive-landing/gdrive-backup/*']);
+      expect(resourcesGranted(statements, 's3:GetObjectVersion')).toEqual(['arn:aws:s3:::acme-drive-landing/gdrive-backup/*', `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`]);
       expect(resourcesGranted(statements, 's3:PutObject')).toEqual([
         `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`,
         `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/_xregion/batches/*`,
@@ -182,8 +182,12 @@ describe('Class: SourceStack', () => {
       const records = `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/_xregion/batches/*`;
       expect(statements).toContainEqual({ Action: ['s3:PutObject', 's3:GetObject'], Effect: 'Allow', Resource: records });
       expect(resourcesGranted(statements, 's3:ListBucket')).toEqual(['arn:aws:s3:::acme-drive-landing', `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox`]);
-      // Only the batch records themselves: the compressor can read no other archive of the outbox.
-      expect((resourcesGranted(statements, 's3:GetObject') as string[]).filter((r) => r.includes('-outbox/'))).toEqual([records]);
+      // Its own rule's archives (read back after upload, found again after a crash) and the batch records: no other rule's archive.
+      expect((resourcesGranted(statements, 's3:GetObject') as string[]).filter((r) => r.includes('-outbox/'))).toEqual([
+        `arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`,
+        records,
+      ]);
+      expect(resourcesGranted(statements, 's3:GetObjectVersion')).toContain(`arn:aws:s3:::xregion-${ACCOUNT}-us-west-2-outbox/acme-drive-landing/gdrive-backup/*`);
     });
 
     it('schedules drive-ingest with the Drive cron, its secret by name and write access to its prefixes only', () => {
@@ -300,6 +304,7 @@ describe('Class: SourceStack', () => {
       });
       expect(resourcesGranted(statementsOf(t, 'Rule1CompressorTaskDefinitionTaskRole'), 's3:GetObject')).toEqual([
         'arn:aws:s3:::corp-finance/ledgers/*',
+        `arn:aws:s3:::fan-${ACCOUNT}-us-east-1-outbox/corp-finance/ledgers/*`,
         `arn:aws:s3:::fan-${ACCOUNT}-us-east-1-outbox/_xregion/batches/*`,
       ]);
     });

@@ -12,7 +12,7 @@ import { LocalTopology } from '../../services/cli/appliance/LocalTopology';
 import { archiveName, archiveStagingKey, ruleId } from '../../shared/config';
 import { LocalReplicator } from '../../shared/replication';
 import { parseS3Event } from '../../shared/storage/s3Event';
-import { ruleForArchive } from '../../shared/topology';
+import { batchRecordKey, ruleForArchive } from '../../shared/topology';
 import { configArbitrary } from './arbitraries';
 
 async function drainBodies(q: { receive: (o: { maxMessages: number }) => Promise<{ body: string; receiptHandle: string }[]>; deleteBatch: (h: string[]) => Promise<void> }): Promise<string[]> {
@@ -56,6 +56,7 @@ describe('Topology model: local rendering', () => {
             const archiveKey = archiveStagingKey(rule, archiveName(1_700_000_000_000 + i, 'abcdef01'));
             const outbox = t.outboxBucket(rule.source.region);
             await t.store(rule.source.region).put(outbox, archiveKey, Buffer.from('archive'));
+            await t.store(rule.source.region).put(outbox, batchRecordKey(archiveKey), Buffer.from('{}')); // committed
             expect(await replicator.replicatePending()).toBe(1);
             const targetRegions = new Set<string>(rule.destinations.map((d) => d.region));
             for (const router of t.routerPlans) {
