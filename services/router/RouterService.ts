@@ -32,6 +32,9 @@ export interface RouterServiceOptions {
   logger: ServiceLogger;
   visibilityTimeoutSeconds?: number;
   waitSeconds?: number;
+  /** Where verified members wait until their archive's pass ends (routeArchive's spoolDir), and how many bytes may wait in files. */
+  spoolDir?: string;
+  spoolLimitBytes?: number;
 }
 
 export interface QuarantinedArchive {
@@ -138,6 +141,8 @@ export class RouterService {
             catalog: this.opts.catalog,
             region: this.opts.region,
             allTargetBuckets: rule.destinations.map((d) => d.bucket),
+            spoolDir: this.opts.spoolDir,
+            spoolLimitBytes: this.opts.spoolLimitBytes,
             onDelivered: (d) =>
               this.records.write({ archive: record.key, archiveEtag: staged.etag, archiveSize: staged.size, region: this.opts.region, destination: d.bucket, mode: d.mode, objects: d.objectsWritten + d.objectsUnchanged, backupKey: d.backupKey, catalogKey: d.catalogKey }),
           })

@@ -1,17 +1,20 @@
 /**
  * Routes one staging archive to every destination of its rule in this region:
  * 1. read the seek table and manifest with ranged GETs; refuse unsafe names;
- * 2. one verifying pass over the whole archive (every member against the manifest), so a
- *    corrupt archive is quarantined before anything is written anywhere;
- * 3. normal destinations: one streaming pass writing each object to its original key, each
- *    put committing only if its sha256 matches; objects already there with the same sha256 are
- *    skipped (a redelivered archive adds no versions);
+ * 2. one pass over the whole archive (one download, one decompression) verifying every member
+ *    against the manifest; the members a normal destination lacks (objects already there with
+ *    the same sha256, or a newer version, are skipped: a redelivered archive adds no versions)
+ *    wait in a MemberSpool, so a corrupt archive is quarantined before anything is written;
+ * 3. normal destinations: once the pass verified the archive, each waiting object is written to
+ *    its original key, each put committing only if its sha256 matches;
  * 4. backup destinations: server-side copy of the archive, then the catalog JSONL. The copy
  *    carries the staged archive's ETag in `xregion-archive-etag`, so a redelivery finds it and
  *    adds no version whatever the archive's size (a multipart upload records no sha256);
  * 5. after each destination commits, `onDelivered` (the router writes its delivery record).
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
@@ -21,6 +24,7 @@ import type { Destination, ReplicationRule } from '../../shared/config';
 import { headIfExists } from '../../shared/storage/jsonObject';
 import type { ObjectInfo, ObjectStore } from '../../shared/storage/port';
 import { S3RangeReader } from '../../shared/storage/s3/S3RangeReader';
+import { MemberSpool } from './MemberSpool';
 
 export interface RouteDeps {
   staging: ObjectStore;
@@ -34,6 +38,10 @@ export interface RouteDeps {
   allTargetBuckets: readonly string[];
   /** Called once a destination holds the archive (normal: every object; backup: archive and catalog rows). */
   onDelivered?: (result: DestinationResult) => Promise<void>;
+  /** Where verified members wait for the archive's whole pass (default: a folder under the OS temp dir). */
+  spoolDir?: string;
+  /** Bytes of members that may wait in spool files (default 4 GiB); larger members are streamed by a second pass. */
+  spoolLimitBytes?: number;
 }
 
 /** User metadata on a backup copy: the ETag of the staged archive it was copied from. */
@@ -82,17 +90,7 @@ function checkManifest(manifest: Manifest, rule: ReplicationRule, archiveKey: st
 
 const devNull = () => new Writable({ write: (_chunk, _enc, done) => done() });
 
-/** Reads every member once, verifying it against the manifest; writes nothing. */
-async function verifyArchive(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest): Promise<void> {
-  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
-  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
-    await pipeline(entry.body, devNull());
-  }
-}
-
-/** Members up to this size are buffered and written concurrently; larger ones stream. */
-const SMALL_MEMBER_BYTES = 1024 * 1024;
-/** Concurrent small-member puts (bounds memory at SMALL_MEMBER_BYTES × this). */
+/** Concurrent member puts at commit. */
 const PUT_CONCURRENCY = 16;
 
 /**
@@ -121,6 +119,42 @@ function putOptions(o: ManifestObject, d: Destination) {
   };
 }
 
+/** Which normal destinations already hold each object (same sha256, or a newer version): looked up concurrently up front. */
+async function alreadyPresent(store: ObjectStore, manifest: Manifest, normal: readonly Destination[]): Promise<Set<string>> {
+  const lookups = pLimit(2 * PUT_CONCURRENCY);
+  const present = new Set<string>();
+  await Promise.all(
+    normal.flatMap((d) =>
+      manifest.objects.map((o) =>
+        lookups(async () => {
+          const info = await headIfExists(store, d.bucket, o.key);
+          if (info?.sha256 === o.sha256 || holdsNewer(info, o)) present.add(`${d.bucket}\u0000${o.key}`);
+        }),
+      ),
+    ),
+  );
+  return present;
+}
+
+/**
+ * The one pass over the archive: every member verified against the manifest; those some normal
+ * destination lacks are kept in `spool` for commit. Resolves only when the whole archive verified.
+ */
+async function verifyAndSpool(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, needed: (o: ManifestObject) => boolean, spool: MemberSpool): Promise<ManifestObject[]> {
+  const deferred: ManifestObject[] = [];
+  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+    const o = entry.expected;
+    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
+    if (needed(o) && spool.fits(o.size)) await spool.add(o, entry.body);
+    else {
+      if (needed(o)) deferred.push(o);
+      await pipeline(entry.body, devNull());
+    }
+  }
+  return deferred;
+}
+
 /** Streams one member to every target; with several targets the stream is teed (pipe() applies the slowest's back-pressure). */
 async function streamMember(store: ObjectStore, targets: readonly Destination[], o: ManifestObject, body: Readable): Promise<void> {
   if (targets.length === 1) {
@@ -138,72 +172,56 @@ async function streamMember(store: ObjectStore, targets: readonly Destination[],
   }
 }
 
-/** Streams the archive once, writing each object to every normal destination that lacks it. */
-async function unpackToNormal(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, normal: readonly Destination[]): Promise<DestinationResult[]> {
+/**
+ * The second pass, only for members too large for the spool: the archive verified whole in the
+ * first, each of these streams to its destinations (each put still commits only if its sha256
+ * matches). Returns the bytes written per destination bucket.
+ */
+async function streamDeferred(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, deferred: ManifestObject[], targetsOf: (o: ManifestObject) => Destination[], counted: (d: Destination, o: ManifestObject) => void): Promise<void> {
+  const wanted = new Set(deferred);
+  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
+  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+    const o = entry.expected;
+    if (!o || !wanted.has(o)) {
+      await pipeline(entry.body, devNull());
+      continue;
+    }
+    const targets = targetsOf(o);
+    await streamMember(deps.destinations, targets, o, entry.body);
+    for (const d of targets) counted(d, o);
+  }
+}
+
+/**
+ * Delivers a verified archive's objects to the normal destinations that lack them: the spooled
+ * ones first (PUT_CONCURRENCY at a time), then the deferred ones by a second pass; one result per destination.
+ */
+async function commitToNormal(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, normal: readonly Destination[], present: Set<string>, spool: MemberSpool, deferred: ManifestObject[]): Promise<DestinationResult[]> {
   const store = deps.destinations;
-  const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: 0, bytesWritten: 0 }]));
-  // Which destinations already hold each object (same sha256): looked up concurrently up front.
-  const lookups = pLimit(2 * PUT_CONCURRENCY);
-  const present = new Set<string>();
-  await Promise.all(
-    normal.flatMap((d) =>
-      manifest.objects.map((o) =>
-        lookups(async () => {
-          const info = await headIfExists(store, d.bucket, o.key);
-          // Same content, or a newer version than this archive's: nothing to write.
-          if (info?.sha256 === o.sha256 || holdsNewer(info, o)) present.add(`${d.bucket}\u0000${o.key}`);
+  const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: manifest.objects.length, bytesWritten: 0 }]));
+  const targetsOf = (o: ManifestObject) => normal.filter((d) => !present.has(`${d.bucket}\u0000${o.key}`));
+  const counted = (d: Destination, o: ManifestObject) => {
+    const r = results.get(d.bucket)!;
+    r.objectsWritten++;
+    r.objectsUnchanged--;
+    r.bytesWritten += o.size;
+  };
+  const limit = pLimit(PUT_CONCURRENCY);
+  // allSettled: whatever fails, no put of this delivery runs on after it returns or throws.
+  const puts = await Promise.allSettled(
+    spool.entries.flatMap(({ object: o, open }) =>
+      targetsOf(o).map((d) =>
+        limit(async () => {
+          await store.put(d.bucket, o.key, open(), putOptions(o, d));
+          counted(d, o);
         }),
       ),
     ),
   );
-  const count = (targets: readonly Destination[], o: ManifestObject) => {
-    for (const d of normal) {
-      const r = results.get(d.bucket)!;
-      if (targets.includes(d)) {
-        r.objectsWritten++;
-        r.bytesWritten += o.size;
-      } else r.objectsUnchanged++;
-    }
-  };
-
-  const pending = new Set<Promise<void>>();
-  let failure: unknown;
-  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
-  try {
-    await writeMembers();
-  } finally {
-    // Whatever happened, no put of this delivery runs on after it returns or throws.
-    await Promise.allSettled(pending);
-  }
-  if (failure) throw failure;
+  const failed = puts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (deferred.length) await streamDeferred(deps, archiveKey, versionId, manifest, deferred, targetsOf, counted);
   return [...results.values()];
-
-  async function writeMembers(): Promise<void> {
-  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
-    if (failure) throw failure;
-    const o = entry.expected;
-    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
-    const targets = normal.filter((d) => !present.has(`${d.bucket}\u0000${o.key}`));
-    count(targets, o);
-    if (targets.length === 0) continue; // the iterator drains (and still verifies) the unread body
-    if (o.size > SMALL_MEMBER_BYTES) {
-      await streamMember(store, targets, o, entry.body);
-      continue;
-    }
-    // Small member: read it whole (the body errors here if its sha256 disagrees), then write it
-    // in the background so the archive stream moves on; at most PUT_CONCURRENCY in flight.
-    const bytes = Buffer.concat(await entry.body.toArray());
-    while (pending.size >= PUT_CONCURRENCY) await Promise.race(pending);
-    const write = Promise.all(targets.map((d) => store.put(d.bucket, o.key, bytes, putOptions(o, d)))).then(
-      () => undefined,
-      (err: unknown) => {
-        failure ??= err;
-      },
-    );
-    const tracked = write.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-  }
-  }
 }
 
 /** Copies the archive to each backup destination that lacks it, then writes its catalog rows; one result per destination. */
@@ -251,16 +269,20 @@ export async function routeArchive(rule: ReplicationRule, archiveKey: string, ve
   const reader = new ArchiveReader(new S3RangeReader(deps.staging, deps.stagingBucket, archiveKey, { versionId }));
   const { manifest } = await reader.readIndex();
   checkManifest(manifest, rule, archiveKey);
-  await verifyArchive(deps, archiveKey, versionId, manifest);
 
   const normal = rule.destinations.filter((d) => !d.backup);
   const backups = rule.destinations.filter((d) => d.backup);
+  const present = normal.length ? await alreadyPresent(deps.destinations, manifest, normal) : new Set<string>();
+  const spool = new MemberSpool(deps.spoolDir ?? join(tmpdir(), 'xregion-router-spool'), { fileLimit: deps.spoolLimitBytes });
   const destinations: DestinationResult[] = [];
-  if (normal.length) {
-    for (const r of await unpackToNormal(deps, archiveKey, versionId, manifest, normal)) {
+  try {
+    const deferred = await verifyAndSpool(deps, archiveKey, versionId, manifest, (o) => normal.some((d) => !present.has(`${d.bucket}\u0000${o.key}`)), spool);
+    for (const r of normal.length ? await commitToNormal(deps, archiveKey, versionId, manifest, normal, present, spool, deferred) : []) {
       await deps.onDelivered?.(r);
       destinations.push(r);
     }
+  } finally {
+    await spool.discard();
   }
   if (backups.length) destinations.push(...(await deliverBackups(rule, archiveKey, versionId, manifest, backups, deps)));
   const catalog = destinations.find((d) => d.catalogKey);

@@ -5,11 +5,13 @@
  * left; on a crash, a restart resumes from the persisted queues, the batch and delivery records
  * and the start-up scan of the source buckets.
  */
+import { join } from 'node:path';
 import type { Config } from '../../../shared/config';
 import { LocalReplicator } from '../../../shared/replication';
 import { BATCH_RECORDS_PREFIX, DELIVERY_RECORDS_PREFIX, RECORD_RETENTION_DAYS } from '../../../shared/topology';
 import { createLogger, InMemoryMetrics, type ServiceLogger } from '../../../shared/observability';
 import { CompressorService, type ArchivedBatch } from '../../compressor/CompressorService';
+import { sweepSpoolRoot } from '../../router/MemberSpool';
 import { RouterService, type QuarantinedArchive } from '../../router/RouterService';
 import type { RouteResult } from '../../router/routeArchive';
 import { LocalTopology } from './LocalTopology';
@@ -85,9 +87,15 @@ export class LocalAppliance {
           metrics: this.metrics,
           logger,
           waitSeconds: 0.05,
+          spoolDir: this.spoolDir(plan.region),
         }),
       );
     }
+  }
+
+  /** Where a region's router keeps verified members until their archive's pass ends (the data dir's disk, swept at init). */
+  private spoolDir(region: string): string {
+    return join(this.topology.dataDir, 'router-spool', region);
   }
 
   get config(): Config {
@@ -104,6 +112,7 @@ export class LocalAppliance {
     // This process owns the data dir (start holds its lock): every temp file left is a killed writer's.
     for (const region of this.topology.model.regions) await this.topology.store(region.region).sweepTempFiles();
     for (const q of this.topology.allQueues()) for (const queue of [q.pair.queue, q.pair.dlq]) queue.sweepTempFiles();
+    for (const plan of this.topology.routerPlans) await sweepSpoolRoot(this.spoolDir(plan.region));
     await this.expireRecords();
     await this.scanSources();
   }

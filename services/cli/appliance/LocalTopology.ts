@@ -6,6 +6,7 @@
  *
  *   <dataDir>/regions/<region>/<bucket>/<key>     objects (LocalObjectStore)
  *   <dataDir>/queues/<queue name>[-dlq]/          queue messages (LocalQueue)
+ *   <dataDir>/router-spool/<region>/              verified members waiting for their archive's commit (swept at start)
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
