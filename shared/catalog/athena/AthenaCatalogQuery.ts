@@ -4,14 +4,7 @@
  * `catalog_table_name` in the SQL is replaced by the rule's table when one is given, so the
  * guide's queries run unchanged here too.
  */
-import {
-  AthenaClient,
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-  type ColumnInfo,
-  type Row,
-} from '@aws-sdk/client-athena';
+import type { AthenaClient, ColumnInfo, Row } from '@aws-sdk/client-athena';
 import { awsClientOptions, type AwsConnectionConfig } from '../../storage/s3/s3Client';
 import { CatalogQueryError, type CatalogQuery, type QueryResult } from '../CatalogQuery';
 
@@ -60,9 +53,11 @@ export function substituteGuideTable(sql: string, table: string): string {
 
 export class AthenaCatalogQuery implements CatalogQuery {
   private readonly client: AthenaClient;
+  // Loaded on first use, not at import (the catalog barrel is imported by services that never query).
+  private readonly sdk = require('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena');
 
   constructor(private readonly opts: AthenaCatalogQueryOptions) {
-    this.client = new AthenaClient(awsClientOptions(opts));
+    this.client = new this.sdk.AthenaClient(awsClientOptions(opts));
   }
 
   async query(sql: string): Promise<QueryResult> {
@@ -70,7 +65,7 @@ export class AthenaCatalogQuery implements CatalogQuery {
     let id: string;
     try {
       const started = await this.client.send(
-        new StartQueryExecutionCommand({
+        new this.sdk.StartQueryExecutionCommand({
           QueryString: text,
           WorkGroup: this.opts.workGroup,
           ...(this.opts.database !== undefined && { QueryExecutionContext: { Database: this.opts.database } }),
@@ -88,7 +83,7 @@ export class AthenaCatalogQuery implements CatalogQuery {
     let delay = this.opts.pollMs ?? 200;
     const deadline = Date.now() + (this.opts.timeoutMs ?? 600_000);
     for (;;) {
-      const r = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const r = await this.client.send(new this.sdk.GetQueryExecutionCommand({ QueryExecutionId: id }));
       const status = r.QueryExecution?.Status;
       const state = status?.State;
       if (state === 'SUCCEEDED') return;
@@ -107,7 +102,7 @@ export class AthenaCatalogQuery implements CatalogQuery {
     let token: string | undefined;
     let first = true;
     do {
-      const page = await this.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token }));
+      const page = await this.client.send(new this.sdk.GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token }));
       info ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
       let data: Row[] = page.ResultSet?.Rows ?? [];
       // Athena repeats the column labels as the first row of a SELECT's first page.

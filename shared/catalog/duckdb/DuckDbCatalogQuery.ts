@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { CatalogQueryError, sqlString, type CatalogQuery, type QueryResult } from '../CatalogQuery';
 import { CATALOG_COLUMNS, CATALOG_PARTITION_KEYS, type CatalogColumn } from '../columns';
 import { GUIDE_TABLE_NAME } from '../names';
@@ -71,7 +71,10 @@ export class DuckDbCatalogQuery implements CatalogQuery {
 
   /** An in-memory database with one view per table plus `catalog_table_name`. */
   static async open(opts: DuckDbCatalogQueryOptions): Promise<DuckDbCatalogQuery> {
-    const instance = await DuckDBInstance.create(':memory:');
+    // Loaded here, not at import: the 70 MB native module is for catalog queries only, and the
+    // catalog barrel is imported by the router, verify and reconcile, which never query.
+    const { DuckDBInstance: Instance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+    const instance = await Instance.create(':memory:');
     const conn = await instance.connect();
     const q = new DuckDbCatalogQuery(instance, conn);
     const selects = opts.tables.map((t) => ({ name: t.name, sql: catalogSelect(t.dir) }));
