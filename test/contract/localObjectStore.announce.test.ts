@@ -3,11 +3,12 @@
  * or a failing send, between the commit and the notification) is offered again by the next
  * scanForNewFiles, and an object whose event was queued is never offered twice.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalQueue, type Queue, type QueueMessage, type ReceiveOptions } from '../../shared/queue';
 import { LocalObjectStore, parseS3Event } from '../../shared/storage';
+import { readSidecarFile } from '../storage/sidecarOnDisk';
 
 /** A queue whose `failAt`-th send (1-based, counted once armed) throws, as a crash before the send would lose it. */
 class FlakyQueue implements Queue {
@@ -114,7 +115,7 @@ describe('Class: LocalObjectStore (announcements survive a lost send)', () => {
     it('leaves a version no rule matches unannounced (nothing queued, no extra write), so a rule added later announces it', async () => {
       await store.put('plain', 'in/x', Buffer.from('x'));
       await store.put('src', 'out-of-prefix', Buffer.from('y'));
-      const side = (bucket: string, key: string) => JSON.parse(readFileSync(path.join(root, '.meta', bucket, ...key.split('/')), 'utf8'));
+      const side = (bucket: string, key: string) => readSidecarFile(root, bucket, key);
       expect([side('plain', 'in/x').announced, side('src', 'out-of-prefix').announced]).toEqual([false, false]);
       expect(await store.scanForNewFiles('plain', { settleMs: 0 })).toEqual([]);
       expect(await store.scanForNewFiles('src', { settleMs: 0 })).toEqual([]);

@@ -62,7 +62,7 @@ describe('Class: LocalObjectStore (durability)', () => {
       // ... then the folders holding the data and sidecar entries, and those of the new folders
       const dirs = calls.filter((c) => c.op === 'fsync');
       expect(dirs.every((c) => c.dataInPlace)).toBe(true);
-      expect(new Set(dirs.map((c) => rel(c.file) || '.'))).toEqual(new Set(['bkt/a/b', 'bkt/a', 'bkt', '.meta/bkt/a/b', '.meta/bkt/a', '.meta/bkt', '.meta', '.']));
+      expect(new Set(dirs.map((c) => rel(c.file) || '.'))).toEqual(new Set(['bkt/a/b', 'bkt/a', 'bkt', '.sidecars/bkt', '.sidecars', '.']));
       // ... and only then the event, and the put's return
       const order = calls.map((c) => c.op);
       expect(order.lastIndexOf('fsync')).toBeLessThan(order.indexOf('send'));

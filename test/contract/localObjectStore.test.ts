@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { LocalQueue } from '../../shared/queue';
 import { InvalidKeyError, LocalObjectStore, parseS3Event, type S3EventRecord } from '../../shared/storage';
 import { md5Hex, readAll, sha256Hex } from '../helpers/bytes';
+import { readSidecarFile, sidecarPath, writeSidecarFile } from '../storage/sidecarOnDisk';
 
 describe('Class: LocalObjectStore (specifics)', () => {
   let root: string;
@@ -19,11 +20,12 @@ describe('Class: LocalObjectStore (specifics)', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   describe('Behaviour: layout', () => {
-    it('keeps bytes at <root>/<bucket>/<key> and the sidecar at <root>/.meta/<bucket>/<key>', async () => {
+    it('keeps bytes at <root>/<bucket>/<key> and the sidecar at <root>/.sidecars/<bucket>/<md5 of key>', async () => {
       await store.put('bkt', 'a/b c.txt', Buffer.from('bytes'), { contentType: 'text/plain', tags: { t: '1' } });
       expect(readFileSync(path.join(root, 'bkt', 'a', 'b c.txt'), 'utf8')).toBe('bytes');
-      const side = JSON.parse(readFileSync(path.join(root, '.meta', 'bkt', 'a', 'b c.txt'), 'utf8'));
-      expect(side).toMatchObject({ etag: md5Hex('bytes'), sha256: sha256Hex('bytes'), contentType: 'text/plain', tags: { t: '1' } });
+      const side = readSidecarFile(root, 'bkt', 'a/b c.txt');
+      expect(side).toMatchObject({ key: 'a/b c.txt', etag: md5Hex('bytes'), sha256: sha256Hex('bytes'), contentType: 'text/plain', tags: { t: '1' } });
+      expect(readdirSync(path.join(root, '.sidecars', 'bkt'))).toEqual([path.basename(sidecarPath(root, 'bkt', 'a/b c.txt'))]);
     });
   });
 
@@ -55,7 +57,7 @@ describe('Class: LocalObjectStore (specifics)', () => {
     it('recreates a folder removed behind its back (cached folder checks are only a cache)', async () => {
       await store.put('bkt', 'deep/dir/a', Buffer.from('1'));
       rmSync(path.join(root, 'bkt', 'deep'), { recursive: true });
-      rmSync(path.join(root, '.meta', 'bkt', 'deep'), { recursive: true });
+      rmSync(path.join(root, '.sidecars', 'bkt'), { recursive: true });
       await store.put('bkt', 'deep/dir/b', Buffer.from('2'));
       expect(readFileSync(path.join(root, 'bkt', 'deep', 'dir', 'b'), 'utf8')).toBe('2');
       expect((await store.head('bkt', 'deep/dir/b')).etag).toBe(md5Hex('2'));
@@ -207,11 +209,10 @@ describe('Class: LocalObjectStore (specifics)', () => {
     it('keeps the old bytes and correct facts when a crash left a new sidecar but not the new data', async () => {
       // Prepare: commit v1, then simulate the first half of committing v2 (sidecar renamed, data not)
       await store.put('bkt', 'k', Buffer.from('version 1'));
-      const metaPath = path.join(root, '.meta', 'bkt', 'k');
-      const side = JSON.parse(readFileSync(metaPath, 'utf8'));
-      writeFileSync(metaPath, JSON.stringify({ ...side, etag: md5Hex('version 2'), size: 9, ino: side.ino + 1 }));
-      // Act
-      const head = await store.head('bkt', 'k');
+      const side = readSidecarFile(root, 'bkt', 'k');
+      writeSidecarFile(root, 'bkt', 'k', { ...side, versionId: String(side.versionId), etag: md5Hex('version 2'), size: 9, ino: side.ino + 1 });
+      // Act (a fresh store: nothing cached from the put)
+      const head = await new LocalObjectStore({ root }).head('bkt', 'k');
       // Assess
       expect(head).toMatchObject({ size: 9, etag: md5Hex('version 1') });
       expect((await readAll((await store.get('bkt', 'k')).body)).toString()).toBe('version 1');

@@ -1,16 +1,21 @@
 /**
  * Where the local ObjectStore keeps things under its root:
- *   <root>/<bucket>/<key>        object bytes (keys with `/` become folders)
- *   <root>/.meta/<bucket>/<key>  JSON sidecar (same tree shape, so it admits the same keys)
- *   <root>/.tmp/                 in-progress writes, renamed into place when complete
- * Bucket names are S3's (they cannot start with a dot), so they never collide with .meta/.tmp.
+ *   <root>/<bucket>/<key>                 object bytes (keys with `/` become folders)
+ *   <root>/.sidecars/<bucket>/<md5(key)>  its sidecar: one flat folder per bucket
+ *   <root>/.meta/<bucket>/<key>           sidecars of earlier versions (a tree shaped like the
+ *                                         bucket's; read, never written)
+ *   <root>/.tmp/                          in-progress writes, renamed into place when complete
+ * The flat folder replaced the `.meta` tree: every new folder of a bucket cost a second mkdir and
+ * two more folder fsyncs there (mkdir was 29% of the pipeline's main thread with 10,000 objects
+ * in 4,850 folders); a flat folder is made once and its fsyncs are shared by every put of a tick.
+ * Bucket names are S3's (they cannot start with a dot), so they never collide with these.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { InvalidKeyError, StorageError } from '../errors';
 
 /** Names temp files apart across processes sharing a root; a counter keeps them apart within one. */
-const PROCESS_TAG = randomBytes(6).toString('hex');
+export const PROCESS_TAG = randomBytes(6).toString('hex');
 let tempCounter = 0;
 
 /**
@@ -64,7 +69,13 @@ export class LocalLayout {
     return path.join(this.root, bucket);
   }
 
-  metaBucketDir(bucket: string): string {
+  /** Folder of the bucket's sidecars (flat). */
+  sidecarDir(bucket: string): string {
+    return path.join(this.root, '.sidecars', bucket);
+  }
+
+  /** Folder of the bucket's format-1 sidecars (a tree shaped like the bucket). */
+  legacyMetaBucketDir(bucket: string): string {
     return path.join(this.root, '.meta', bucket);
   }
 
@@ -80,8 +91,15 @@ export class LocalLayout {
     return p;
   }
 
-  metaPath(bucket: string, key: string): string {
+  /** Where `key`'s sidecar lives: its name is the md5 of the key (the sidecar names its key too, against collisions). */
+  sidecarPath(bucket: string, key: string): string {
     checkKey(bucket, key);
-    return path.join(this.metaBucketDir(bucket), ...key.split('/'));
+    return path.join(this.sidecarDir(bucket), createHash('md5').update(key).digest('hex'));
+  }
+
+  /** Where an earlier version of the store kept `key`'s sidecar. */
+  legacyMetaPath(bucket: string, key: string): string {
+    checkKey(bucket, key);
+    return path.join(this.legacyMetaBucketDir(bucket), ...key.split('/'));
   }
 }

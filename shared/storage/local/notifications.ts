@@ -64,3 +64,60 @@ export async function notify(
     await rule.queue.send(body);
   }
 }
+
+/** A queue that can persist many messages at once (LocalQueue.sendBatch: one file, one sync). */
+interface BatchQueue extends Queue {
+  sendBatch(bodies: string[]): Promise<void>;
+}
+
+function canBatch(q: Queue): q is BatchQueue {
+  return typeof (q as Partial<BatchQueue>).sendBatch === 'function';
+}
+
+/** notifyBatch failed: the events of `items[0..queued)` reached every queue, the rest may not have. */
+export class BatchNotifyError extends Error {
+  constructor(
+    readonly queued: number,
+    options: { cause: unknown },
+  ) {
+    super(`events from item ${queued} on may not be queued: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    this.name = 'BatchNotifyError';
+  }
+}
+
+/**
+ * notify() for many events (a scan's): each rule's queue gets its events in one sendBatch when it
+ * has one (one message file and one sync for the lot), else one send at a time in order. Throws
+ * BatchNotifyError saying how many items are known queued everywhere (0 when a batch failed).
+ */
+export async function notifyBatch(
+  rules: readonly LocalNotificationRule[],
+  region: string,
+  items: ReadonlyArray<{ eventName: LocalEventName; obj: CreatedObject }>,
+): Promise<void> {
+  const sequencers = items.map(() => nextSequencer());
+  const body = (rule: LocalNotificationRule, i: number): string => {
+    const { eventName, obj } = items[i]!;
+    return buildS3Event([{ ...obj, eventName, awsRegion: region, sequencer: sequencers[i]!, configurationId: rule.id ?? `local-${obj.bucket}` }]);
+  };
+  const wants = (rule: LocalNotificationRule, i: number): boolean => ruleMatches(rule, items[i]!.obj.bucket, items[i]!.obj.key, items[i]!.eventName);
+  const batched = rules.filter((r) => canBatch(r.queue));
+  const single = rules.filter((r) => !canBatch(r.queue));
+  try {
+    await Promise.all(
+      batched.map((rule) => {
+        const bodies = items.flatMap((_, i) => (wants(rule, i) ? [body(rule, i)] : []));
+        return bodies.length > 0 ? (rule.queue as BatchQueue).sendBatch(bodies) : undefined;
+      }),
+    );
+  } catch (err) {
+    throw new BatchNotifyError(0, { cause: err });
+  }
+  for (let i = 0; i < items.length; i++) {
+    try {
+      for (const rule of single) if (wants(rule, i)) await rule.queue.send(body(rule, i));
+    } catch (err) {
+      throw new BatchNotifyError(i, { cause: err });
+    }
+  }
+}
