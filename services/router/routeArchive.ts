@@ -175,7 +175,7 @@ async function streamMember(store: ObjectStore, targets: readonly Destination[],
 /**
  * The second pass, only for members too large for the spool: the archive verified whole in the
  * first, each of these streams to its destinations (each put still commits only if its sha256
- * matches). Returns the bytes written per destination bucket.
+ * matches); `counted` tallies each write.
  */
 async function streamDeferred(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, deferred: ManifestObject[], targetsOf: (o: ManifestObject) => Destination[], counted: (d: Destination, o: ManifestObject) => void): Promise<void> {
   const wanted = new Set(deferred);
