@@ -5,6 +5,8 @@ import { DCtx } from 'zstd-napi/binding';
 import { ArchiveCorruptError, NoSuchMemberError } from './errors';
 import { MAX_MANIFEST_BYTES } from './limits';
 import { parseManifest, type Manifest, type ManifestObject } from './manifest';
+import { MAX_RECORD_BYTES, memberHash, type IndexTrailer } from './memberIndex';
+import { MemberIndexReader } from './MemberIndexReader';
 import { MANIFEST_NAME, OBJECTS_PREFIX, validateMemberName } from './memberName';
 import type { RangeReader } from './RangeReader';
 import { decompressSeekFrame } from './seekFrame';
@@ -34,6 +36,17 @@ export interface ArchiveIndex {
 export class ArchiveReader {
   readonly stats: ArchiveReaderStats = { bytesRead: 0, reads: 0 };
   private index: ArchiveIndex | undefined;
+  private table: Promise<SeekTable> | undefined;
+  /** Where the frames end (the index frame starts): only reads from here on come from `tail`. */
+  private indexStart = Infinity;
+  private memberIndex: MemberIndexReader | undefined;
+  private byRelativeKey: Map<string, ManifestObject> | undefined;
+  /**
+   * The archive's last bytes as first fetched: later reads of the member index inside them cost
+   * nothing (its trailer and root page are there in practice). Frames are always fetched
+   * explicitly, so what a member or the manifest costs stays visible in the stats.
+   */
+  private tail: { start: number; bytes: Buffer } | undefined;
   private readonly dctx = new DCtx();
 
   constructor(
@@ -43,6 +56,8 @@ export class ArchiveReader {
   ) {}
 
   private async read(offset: number, length: number): Promise<Buffer> {
+    const t = this.tail;
+    if (t && offset >= t.start && offset >= this.indexStart && offset + length <= t.start + t.bytes.length) return t.bytes.subarray(offset - t.start, offset - t.start + length);
     const b = await this.reader.read(offset, length);
     this.stats.bytesRead += b.length;
     this.stats.reads++;
@@ -50,13 +65,42 @@ export class ArchiveReader {
     return b;
   }
 
-  /** Seek table (tail read) and manifest (the last frames), without decompressing the rest. */
+  /** The seek table (one tail read, which also holds the member index's trailer and root page in practice). */
+  async readSeekTable(): Promise<SeekTable> {
+    this.table ??= (async () => {
+      const size = await this.reader.size();
+      const counted: RangeReader = {
+        size: async () => size,
+        read: async (o, l) => {
+          const b = await this.read(o, l);
+          if (o + l === size && (!this.tail || o < this.tail.start)) this.tail = { start: o, bytes: b };
+          return b;
+        },
+      };
+      const table = await readSeekTable(counted, this.archiveName);
+      this.indexStart = table.compressedSize;
+      if (table.frames.length === 0) throw new ArchiveCorruptError({ archive: this.archiveName, check: 'seek-table' }, 'seek table lists no frames');
+      return table;
+    })();
+    return this.table;
+  }
+
+  /**
+   * Seek table and manifest, without decompressing the rest. With a member index, the manifest is
+   * found through it and the index is cross-checked against the manifest (every entry points at
+   * exactly its object's record), so every whole-manifest reader (router, verify, restore) also
+   * vouches for the index that one-member lookups trust.
+   */
   async readIndex(): Promise<ArchiveIndex> {
     if (this.index) return this.index;
-    const counted: RangeReader = { size: () => this.reader.size(), read: (o, l) => this.read(o, l) };
-    const seekTable = await readSeekTable(counted, this.archiveName);
+    const seekTable = await this.readSeekTable();
+    if (seekTable.index) {
+      const { manifest, data } = await this.readManifestAt(seekTable, seekTable.index);
+      await this.crossCheck(seekTable, seekTable.index, manifest, data);
+      this.index = { seekTable, manifest };
+      return this.index;
+    }
     const frames = seekTable.frames;
-    if (frames.length === 0) throw new ArchiveCorruptError({ archive: this.archiveName, check: 'seek-table' }, 'seek table lists no frames');
     // The writer starts manifest.json on a fresh frame: walk back from the last frame until one
     // begins with its header. One frame (one read) in practice; a manifest of many thousands of
     // objects spans many frames, fetched a few MiB per read. The walk stops at the largest
@@ -98,6 +142,105 @@ export class ArchiveReader {
     throw new ArchiveCorruptError({ archive: this.archiveName, member: MANIFEST_NAME, check: 'manifest' }, 'manifest.json not found at the start of the final frames');
   }
 
+  /** manifest.json where the index trailer says it is: its header checked, then parsed whole. */
+  private async readManifestAt(table: SeekTable, t: IndexTrailer): Promise<{ manifest: Manifest; data: Buffer }> {
+    const bad = (detail: string): never => {
+      throw new ArchiveCorruptError({ archive: this.archiveName, member: MANIFEST_NAME, check: 'index' }, `member index: ${detail}`);
+    };
+    const end = t.dataOffset + t.size;
+    // Caps before anything is fetched: the manifest's own limit, a header of at most a few blocks.
+    if (t.size > MAX_MANIFEST_BYTES || t.dataOffset - t.headerOffset > 64 * 1024 || end > table.decompressedSize) {
+      bad(`manifest range ${t.headerOffset}..${end} is not one a reader accepts in this archive`);
+    }
+    const bytes = await this.readRange(table, t.headerOffset, end, MANIFEST_NAME);
+    const header = this.manifestHeader(bytes);
+    if (!header || header.dataStart !== t.dataOffset - t.headerOffset || header.size !== t.size) bad(`no manifest.json header of ${t.size} bytes at ${t.headerOffset}`);
+    const data = bytes.subarray(header!.dataStart);
+    return { manifest: parseManifest(data.toString('utf8'), this.archiveName), data };
+  }
+
+  /** The whole index, every page verified, against the manifest: one entry per object, at that object's record. */
+  private async crossCheck(table: SeekTable, t: IndexTrailer, manifest: Manifest, data: Buffer): Promise<void> {
+    const bad = (detail: string): never => {
+      throw new ArchiveCorruptError({ archive: this.archiveName, check: 'index' }, `member index disagrees with the manifest: ${detail}`);
+    };
+    if (t.count !== manifest.objects.length) bad(`${t.count} entries for ${manifest.objects.length} objects`);
+    const frame = await this.read(table.compressedSize, table.indexFrameSize);
+    const whole = new MemberIndexReader(async (o, l) => frame.subarray(8 + o, 8 + o + l), t, this.archiveName);
+    const entries = (await whole.all()).sort((a, b) => a.recordOffset - b.recordOffset);
+    let prevEnd = 0;
+    entries.forEach((e, k) => {
+      const o = manifest.objects[k]!;
+      if (e.recordOffset < prevEnd || e.recordOffset + e.recordLength > data.length) bad(`entry for ${JSON.stringify(o.relative_key)} points outside the objects' records`);
+      prevEnd = e.recordOffset + e.recordLength;
+      let rec: Partial<ManifestObject>;
+      try {
+        rec = JSON.parse(data.toString('utf8', e.recordOffset, prevEnd)) as Partial<ManifestObject>;
+      } catch {
+        return bad(`entry ${k} does not point at a JSON record`);
+      }
+      const same = rec.relative_key === o.relative_key && rec.key === o.key && rec.size === o.size && rec.sha256 === o.sha256 && rec.offset === o.offset && rec.header_offset === o.header_offset;
+      if (!same || !memberHash(o.relative_key).equals(e.hash)) bad(`entry ${k} does not point at object ${JSON.stringify(o.relative_key)}`);
+    });
+  }
+
+  /** Uncompressed bytes [start, end) of the tar stream, from the frames covering them (checked against the seek table). */
+  private async readRange(table: SeekTable, start: number, end: number, member: string): Promise<Buffer> {
+    const { first, last } = framesCovering(table, start, end);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; ) {
+      let j = i;
+      let len = table.frames[i]!.compressedSize;
+      while (j < last && len + table.frames[j + 1]!.compressedSize <= MAX_READ_BYTES) len += table.frames[++j]!.compressedSize;
+      const buf = await this.read(table.frames[i]!.compressedOffset, len);
+      for (let p = 0; i <= j; i++) {
+        const f = table.frames[i]!;
+        const out = this.decompressFrame(buf.subarray(p, p + f.compressedSize), f, member);
+        p += f.compressedSize;
+        parts.push(out.subarray(Math.max(start, f.decompressedOffset) - f.decompressedOffset, Math.min(end, f.decompressedOffset + f.decompressedSize) - f.decompressedOffset));
+      }
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * One member's manifest entry without reading the manifest: the index pages on the way to its
+   * name, then its record. Falls back to the whole manifest for archives without an index.
+   */
+  async lookupMember(relativeKey: string): Promise<ManifestObject> {
+    if (this.index) return this.fromManifest(relativeKey);
+    const table = await this.readSeekTable();
+    const t = table.index;
+    if (!t) {
+      await this.readIndex();
+      return this.fromManifest(relativeKey);
+    }
+    validateMemberName(OBJECTS_PREFIX + relativeKey, this.archiveName);
+    this.memberIndex ??= new MemberIndexReader((o, l) => this.read(table.compressedSize + 8 + o, l), t, this.archiveName);
+    const bad = (detail: string): never => {
+      throw new ArchiveCorruptError({ archive: this.archiveName, member: OBJECTS_PREFIX + relativeKey, check: 'index' }, `member index: ${detail}`);
+    };
+    if (t.size > MAX_MANIFEST_BYTES || t.dataOffset + t.size > table.decompressedSize) bad('manifest range is outside the archive');
+    for (const e of await this.memberIndex.find(memberHash(relativeKey))) {
+      // Capped before the record's frames are fetched.
+      if (e.recordLength > MAX_RECORD_BYTES || e.recordOffset + e.recordLength > t.size) bad(`record ${e.recordOffset}+${e.recordLength} is outside manifest.json`);
+      const start = t.dataOffset + e.recordOffset;
+      const text = (await this.readRange(table, start, start + e.recordLength, MANIFEST_NAME)).toString('utf8');
+      const m = parseRecord(text, this.archiveName, OBJECTS_PREFIX + relativeKey);
+      if (m.relative_key === relativeKey) return m;
+      // Another name with the same 64-bit hash: keep looking.
+      if (!memberHash(m.relative_key).equals(e.hash)) bad(`entry for hash ${e.hash.toString('hex')} points at the record of ${JSON.stringify(m.relative_key)}`);
+    }
+    throw new NoSuchMemberError(this.archiveName, relativeKey);
+  }
+
+  private fromManifest(relativeKey: string): ManifestObject {
+    this.byRelativeKey ??= new Map(this.index!.manifest.objects.map((o) => [o.relative_key, o]));
+    const m = this.byRelativeKey.get(relativeKey);
+    if (!m) throw new NoSuchMemberError(this.archiveName, relativeKey);
+    return m;
+  }
+
   /** If `data` starts with manifest.json's header(s), its size and where its bytes start. */
   private manifestHeader(data: Buffer): { size: number; dataStart: number } | undefined {
     let pos = 0;
@@ -128,12 +271,9 @@ export class ArchiveReader {
     return decompressSeekFrame(this.dctx, compressed, f, { archive: this.archiveName, member });
   }
 
-  /** The manifest entry of `relativeKey`, or NoSuchMemberError. */
+  /** The manifest entry of `relativeKey` (through the member index when there is one), or NoSuchMemberError. */
   async member(relativeKey: string): Promise<ManifestObject> {
-    const { manifest } = await this.readIndex();
-    const m = manifest.objects.find((o) => o.relative_key === relativeKey);
-    if (!m) throw new NoSuchMemberError(this.archiveName, relativeKey);
-    return m;
+    return this.lookupMember(relativeKey);
   }
 
   /**
@@ -141,7 +281,7 @@ export class ArchiveReader {
    * with ArchiveCorruptError if its tar header or sha256 disagrees with the manifest.
    */
   async openMember(relativeKey: string): Promise<Readable> {
-    const { seekTable } = await this.readIndex();
+    const seekTable = await this.readSeekTable();
     const m = await this.member(relativeKey);
     const name = OBJECTS_PREFIX + m.relative_key;
     validateMemberName(name, this.archiveName);
@@ -219,4 +359,20 @@ export class ArchiveReader {
     }
     throw new ArchiveCorruptError({ archive: this.archiveName, member: name, check: 'tar-header' }, `no tar header at ${m.header_offset}`);
   }
+}
+
+/** One object's record from manifest.json, validated as the whole manifest's objects are. */
+function parseRecord(text: string, archive: string | undefined, member: string): ManifestObject {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ArchiveCorruptError({ archive, member, check: 'index' }, 'member index points at a record that is not JSON', { cause: err });
+  }
+  const { manifestObjectSchema } = require('./manifestSchema') as typeof import('./manifestSchema');
+  const parsed = manifestObjectSchema.safeParse(raw);
+  if (!parsed.success) throw new ArchiveCorruptError({ archive, member, check: 'index' }, 'member index points at a record that is not a manifest object');
+  validateMemberName(parsed.data.relative_key, archive);
+  validateMemberName(OBJECTS_PREFIX + parsed.data.relative_key, archive);
+  return parsed.data;
 }

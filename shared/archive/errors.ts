@@ -7,6 +7,7 @@ export type ArchiveCheck =
   | 'zstd'
   | 'seek-table'
   | 'manifest'
+  | 'index'
   | 'tar-header'
   | 'truncated';
 

@@ -5,6 +5,7 @@
  */
 import { ArchiveCorruptError } from './errors';
 import { MAX_FRAME_BYTES, MAX_FRAME_COMPRESSED_BYTES } from './limits';
+import { INDEX_MAGIC, parseIndexTrailer, TRAILER_BYTES, type IndexTrailer } from './memberIndex';
 import type { RangeReader } from './RangeReader';
 
 export const SKIPPABLE_MAGIC = 0x184d2a5e;
@@ -30,9 +31,22 @@ export interface SeekTable {
   /** Bytes of compressed frames (the archive size minus the seek-table frame). */
   compressedSize: number;
   decompressedSize: number;
-  /** Size of the seek-table skippable frame itself. */
+  /**
+   * Bytes after the last compressed frame: the seek-table skippable frame and, when there is one,
+   * the member index frame right before it (so compressedSize + tableSize is the archive's size).
+   */
   tableSize: number;
+  /**
+   * Of tableSize, the member index's skippable frame (header included): 0 in archives written
+   * before the index (and in stock seekable archives).
+   */
+  indexFrameSize: number;
+  /** The member index's trailer, when readSeekTable found one (its pages are read by ArchiveReader). */
+  index?: IndexTrailer;
 }
+
+/** Smallest member index frame: skippable header and trailer. */
+const MIN_INDEX_FRAME = 8 + TRAILER_BYTES;
 
 /** Seek-table frame bytes for the given frames, with per-frame checksums. */
 export function encodeSeekTable(frames: { compressedSize: number; decompressedSize: number; checksum: number }[]): Buffer {
@@ -91,13 +105,19 @@ export function parseSeekTable(tail: Buffer, archiveSize: number, archive?: stri
     c += compressedSize;
     d += decompressedSize;
   }
-  if (c + tableSize !== archiveSize) {
+  // The frames tile the archive up to the seek table, but for the member index's frame, which
+  // sits right before the table (the seekable format lists zstd frames only).
+  const gap = archiveSize - tableSize - c;
+  if (gap < 0 || (gap > 0 && gap < MIN_INDEX_FRAME)) {
     bad(`frames total ${c} compressed bytes + ${tableSize}-byte seek table, but the archive has ${archiveSize} bytes (truncated or altered)`);
   }
-  return { frames, compressedSize: c, decompressedSize: d, tableSize };
+  return { frames, compressedSize: c, decompressedSize: d, tableSize: tableSize + gap, indexFrameSize: gap };
 }
 
-/** Reads and validates the seek table with one tail read (two if the table is larger than 64 KiB). */
+/**
+ * Reads and validates the seek table with one tail read (two if the table is larger than 64 KiB),
+ * and the member index's trailer just before it when there is one (in the same read in practice).
+ */
 export async function readSeekTable(reader: RangeReader, archive?: string): Promise<SeekTable> {
   const size = await reader.size();
   const first = Math.min(size, TAIL_READ_BYTES);
@@ -107,6 +127,19 @@ export async function readSeekTable(reader: RangeReader, archive?: string): Prom
     tail = await reader.read(size - parsed.needBytes, parsed.needBytes);
     parsed = parseSeekTable(tail, size, archive);
     if ('needBytes' in parsed) throw new ArchiveCorruptError({ archive, check: 'seek-table' }, 'seek table unreadable');
+  }
+  if (parsed.indexFrameSize > 0) {
+    // [header 8][content ... trailer 64] right before the table.
+    const frameStart = parsed.compressedSize;
+    const tailStart = size - tail.length;
+    const at = (offset: number, length: number): Promise<Buffer> =>
+      offset >= tailStart ? Promise.resolve(tail.subarray(offset - tailStart, offset - tailStart + length)) : reader.read(offset, length);
+    const header = await at(frameStart, 8);
+    if (header.length !== 8 || header.readUInt32LE(0) !== INDEX_MAGIC || header.readUInt32LE(4) !== parsed.indexFrameSize - 8) {
+      throw new ArchiveCorruptError({ archive, check: 'seek-table' }, `${parsed.indexFrameSize} bytes between the last frame and the seek table are not a member index frame (truncated or altered)`);
+    }
+    const trailer = await at(frameStart + parsed.indexFrameSize - TRAILER_BYTES, TRAILER_BYTES);
+    parsed.index = parseIndexTrailer(trailer, parsed.indexFrameSize - 8, archive);
   }
   return parsed;
 }
