@@ -10,7 +10,7 @@
  * the data file's identity (inode, size, mtime) still matches it, as a file's would be; the facts
  * of one identity never change but for the announced flag, which the cache does not serve.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { syncFd } from './durable';
 import { tempName, type LocalLayout } from './layout';
@@ -103,7 +103,14 @@ export class SidecarFiles {
     this.inFlight.add(tmp);
     let fd: number | undefined;
     try {
-      fd = openSync(tmp, 'w');
+      try {
+        fd = openSync(tmp, 'w');
+      } catch (err) {
+        // A root whose temp folder was never made (a data dir only read so far) or was removed.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(this.layout.tmpDir(), { recursive: true });
+        fd = openSync(tmp, 'w');
+      }
       writeSync(fd, encodeSidecar(side, key));
       return { tmp, fd };
     } catch (err) {
