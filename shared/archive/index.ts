@@ -5,7 +5,7 @@
  * member-name safety rules. Owns the format; knows nothing about S3 or Drive.
  */
 export { ArchiveWriter, DEFAULT_FRAME_TARGET_BYTES, DEFAULT_THREADS, MAX_FRAME_BYTES, prewarmArchiveWriter } from './ArchiveWriter';
-export type { ArchiveWriterOptions, ArchiveWriterStats, MemberBody, MemberInput } from './ArchiveWriter';
+export type { ArchiveSummary, ArchiveWriterOptions, ArchiveWriterStats, MemberBody, MemberInput } from './ArchiveWriter';
 export { ArchiveReader } from './ArchiveReader';
 export type { ArchiveIndex, ArchiveReaderStats } from './ArchiveReader';
 export { ArchiveEntryStream, readArchiveStream } from './readArchiveStream';
@@ -19,8 +19,16 @@ export { ARCHIVE_FORMAT, parseManifest } from './manifest';
 export type { ArchiveSource, Manifest, ManifestObject } from './manifest';
 export { MANIFEST_NAME, OBJECTS_PREFIX, relativeKeyOf, validateMemberName } from './memberName';
 export * from './errors';
-export { listFiles, packFiles } from './packDirectory';
+export { listFiles, packFiles, packFilesSummary, walkFiles } from './packDirectory';
 export type { DirFile } from './packDirectory';
 export { safeExtractPath } from './safeExtract';
 export { ExtractOutput } from './ExtractOutput';
+export { extractArchive } from './extractArchive';
+export type { ExtractArchiveOptions } from './extractArchive';
+export { readArchive } from './readArchiveStream';
+export { FrameDecoderPool, FrameDecoderPoolError, sharedFrameDecoderPool } from './FrameDecoderPool';
+export type { DecodedFrame } from './FrameDecoderPool';
+export { FileWriterPool, FileWriteError, sharedFileWriterPool } from './FileWriterPool';
+export type { FileToWrite } from './FileWriterPool';
+export { SafePathResolver } from './safeExtract';
 export type { StagedFile } from './ExtractOutput';

@@ -9,12 +9,13 @@ import {
   ArchiveReader,
   DEFAULT_THREADS,
   ExtractOutput,
-  listFiles,
+  extractArchive,
   LocalFileRangeReader,
-  packFiles,
+  packFilesSummary,
   prewarmArchiveWriter,
   readArchiveStream,
   relativeKeyOf,
+  walkFiles,
   type Manifest,
   type StagedFile,
 } from '../../../shared/archive';
@@ -40,12 +41,15 @@ function progress(total: number, unit: string): { tick: (n?: number) => void; st
 async function create(dir: string, opts: { output: string; level: number; threads: number; frameTarget?: number }): Promise<void> {
   const compression = { level: opts.level, threads: opts.threads, ...(opts.frameTarget !== undefined && { frameTargetBytes: opts.frameTarget }) };
   prewarmArchiveWriter(compression); // the workers boot while the directory is listed
-  const files = await listFiles(dir);
+  // Files stream from the walk: no per-file list held (200,000 files cost ~40 MB as objects). A
+  // terminal's progress bar needs the total first: one more walk, names only.
+  let total = 0;
+  if (process.stderr.isTTY) for (const _ of walkFiles(dir)) total++;
   const tmp = `${opts.output}.partial`;
-  const bar = progress(files.length, 'files');
+  const bar = progress(total, 'files');
   try {
-    const { manifest, writer } = await packFiles(
-      files,
+    const { summary: manifest, writer } = await packFilesSummary(
+      walkFiles(dir),
       createWriteStream(tmp),
       {
         archiveName: basename(opts.output),
@@ -58,7 +62,7 @@ async function create(dir: string, opts: { output: string; level: number; thread
     bar.stop();
     const s = writer.stats;
     process.stderr.write(
-      `${opts.output}: ${manifest.objects.length} files, ${s.bytesIn} → ${s.bytesOut} bytes (ratio ${(s.bytesIn / Math.max(1, s.bytesOut)).toFixed(2)}), ${s.frames} frames\n`,
+      `${opts.output}: ${manifest.objectCount} files, ${s.bytesIn} → ${s.bytesOut} bytes (ratio ${(s.bytesIn / Math.max(1, s.bytesOut)).toFixed(2)}), ${s.frames} frames\n`,
     );
     // As tar does for a file that vanished while it ran: the archive is complete and says so in
     // its manifest, and the exit code is 1.
@@ -115,15 +119,17 @@ async function extract(file: string, members: string[], opts: { directory: strin
 }
 
 async function extractInto(out: ExtractOutput, file: string, members: string[]): Promise<void> {
-  // Our archives: read the index first so each member is verified before its file is renamed into place.
-  let manifest: Manifest;
+  // Our archives: read the index first so each member is verified before its file is renamed into
+  // place. Named members are found through the member index (the seek table alone decides whether
+  // the archive is seekable); all members need the whole manifest.
+  let manifest: Manifest | undefined;
   try {
-    manifest = await withReader(file, async (r) => (await r.readIndex()).manifest);
+    manifest = await withReader(file, async (r) => (members.length > 0 ? void (await r.readSeekTable()) : (await r.readIndex()).manifest));
   } catch (err) {
     if (!(err instanceof ArchiveCorruptError && err.check === 'seek-table')) throw err;
     return extractSequentially(out, file, members);
   }
-  if (members.length > 0) {
+  if (members.length > 0 || !manifest) {
     const wanted = members.map(relativeKeyOf);
     await withReader(file, async (r) => {
       for (const key of wanted) await r.member(key); // fail before writing anything
@@ -138,11 +144,8 @@ async function extractInto(out: ExtractOutput, file: string, members: string[]):
     return;
   }
   const bar = progress(manifest.objects.length, 'files');
-  // With the manifest given up front each body errors at its end if its sha256 or size disagrees.
-  for await (const e of readArchiveStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), { archiveName: basename(file), manifest })) {
-    await out.commit(await out.stage(e.relativeKey, e.body));
-    bar.tick();
-  }
+  // Frames decoded in parallel; each member verified against the manifest before a writer gets it.
+  await extractArchive(out, new LocalFileRangeReader(file), { manifest, archiveName: basename(file), onFile: () => bar.tick() });
   bar.stop();
 }
 
