@@ -26,4 +26,4 @@ export { ObjectStoreTarget } from './targets/ObjectStoreTarget';
 export { DriveTarget, type DriveTargetOptions } from './targets/DriveTarget';
 export type { RestoreTarget, TargetFile, TargetState } from './targets/port';
 export { parseS3Url, type S3Url } from './s3Url';
-export { readKnownMember, type KnownMember } from './readKnownMember';
+export { lookupMembers, readKnownMember, type KnownMember } from './readKnownMember';

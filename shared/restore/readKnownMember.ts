@@ -3,10 +3,16 @@
  * seek table and the frames covering the data are fetched, not the manifest. For big archives
  * of many small files the manifest frame costs as much as the member's own frame, so this
  * halves the bytes of a one-file restore. Verified by sha256 like every other read.
+ *
+ * Without catalog facts, lookupMembers finds a few members' manifest entries through the
+ * archive's member index (its pages on the way to each name and the small manifest frame
+ * holding each record), so a one-file restore still never reads the whole manifest.
  */
 import { createHash } from 'node:crypto';
 import { DCtx } from 'zstd-napi/binding';
-import { ArchiveCorruptError, decompressSeekFrame, type RangeReader, type SeekTable } from '../archive';
+import { ArchiveCorruptError, NoSuchMemberError, type ArchiveReader, type ManifestObject, type RangeReader, type SeekTable } from '../archive';
+import { decompressSeekFrame } from '../archive';
+import type { MemberRequest } from './plan';
 
 /** Frames fetched per ranged read when the member spans many frames. */
 const MAX_READ_BYTES = 32 * 1024 * 1024;
@@ -49,4 +55,35 @@ export async function* readKnownMember(reader: RangeReader, table: SeekTable, m:
   }
   const got = hash.digest('hex');
   if (got !== m.sha256) throw new ArchiveCorruptError({ ...names, check: 'sha256' }, `sha256 mismatch (catalog ${m.sha256}, computed ${got})`);
+}
+
+/**
+ * The manifest entries of `wanted` through the member index, one result (entry, or
+ * NoSuchMemberError) per request in order. Undefined when the index cannot settle it: the archive
+ * has none, or a request by object key does not resolve to that key as the key less
+ * `sourcePrefix` (how the compressor names members); the caller then reads the whole manifest,
+ * which is authoritative.
+ */
+export async function lookupMembers(reader: ArchiveReader, wanted: MemberRequest[], sourcePrefix?: string): Promise<(ManifestObject | NoSuchMemberError)[] | undefined> {
+  const table = await reader.readSeekTable();
+  if (!table.index) return undefined;
+  const out: (ManifestObject | NoSuchMemberError)[] = [];
+  for (const w of wanted) {
+    if (w.relativeKey !== undefined) {
+      out.push(await reader.lookupMember(w.relativeKey).catch(absentOnly));
+      continue;
+    }
+    const key = w.objectPath;
+    if (key === undefined || sourcePrefix === undefined || !key.startsWith(sourcePrefix) || key.length === sourcePrefix.length) return undefined;
+    const m = await reader.lookupMember(key.slice(sourcePrefix.length)).catch(absentOnly);
+    if (m instanceof NoSuchMemberError || m.key !== key) return undefined;
+    out.push(m);
+  }
+  return out;
+}
+
+/** Absence is per member; corruption and unsafe names are the archive's and stop the lookup. */
+function absentOnly(err: unknown): NoSuchMemberError {
+  if (err instanceof NoSuchMemberError) return err;
+  throw err;
 }
