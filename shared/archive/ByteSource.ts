@@ -31,6 +31,11 @@ export class ByteSource {
     return out;
   }
 
+  /** The next `n` bytes as a view, without consuming them, when the current chunk holds them all. */
+  peek(n: number): Buffer | undefined {
+    return this.current.length >= n ? this.current.subarray(0, n) : undefined;
+  }
+
   /** Exactly `n` bytes, or fewer only if the input ends first. */
   async readExact(n: number): Promise<Buffer> {
     const first = await this.readSome(n);

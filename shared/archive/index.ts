@@ -23,4 +23,12 @@ export { listFiles, packFiles, packFilesSummary, walkFiles } from './packDirecto
 export type { DirFile } from './packDirectory';
 export { safeExtractPath } from './safeExtract';
 export { ExtractOutput } from './ExtractOutput';
+export { extractArchive } from './extractArchive';
+export type { ExtractArchiveOptions } from './extractArchive';
+export { readArchive } from './readArchiveStream';
+export { FrameDecoderPool, FrameDecoderPoolError, sharedFrameDecoderPool } from './FrameDecoderPool';
+export type { DecodedFrame } from './FrameDecoderPool';
+export { FileWriterPool, FileWriteError, sharedFileWriterPool } from './FileWriterPool';
+export type { FileToWrite } from './FileWriterPool';
+export { SafePathResolver } from './safeExtract';
 export type { StagedFile } from './ExtractOutput';

@@ -1,13 +1,22 @@
 /**
  * One sequential pass over a whole .tar.zst stream: ours (verified against the manifest) or any
  * stock `tar -cf - . | zstd` archive (no manifest, nothing to verify against).
+ *
+ * Given the seek table up front (ours, read with ArchiveReader.readIndex), the frames are decoded
+ * in parallel on worker threads and handed out in order (decodeFrames.ts), each checked against
+ * its entry; with the manifest too, the workers also hash every member that lies wholly inside one
+ * frame, so the main thread only parses tar headers and hashes members that span frames.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ByteSource } from './ByteSource';
+import { decodeFrames, framesFromReader, framesFromStream } from './decodeFrames';
 import { decompressFrames, ZstdStreamError, type DecompressState } from './decompressFrames';
 import { ArchiveCorruptError, ArchiveError } from './errors';
 import { FrameLog } from './FrameLog';
+import { sharedFrameDecoderPool, type DecodedFrame, type FrameDecoderPool } from './FrameDecoderPool';
+import type { RangeReader } from './RangeReader';
+import type { SeekFrame, SeekTable } from './seekTable';
 import { MAX_MANIFEST_BYTES } from './limits';
 import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, relativeKeyOf } from './memberName';
@@ -30,6 +39,34 @@ export interface ArchiveEntry {
   expected?: ManifestObject;
   /** The member's bytes; errors with ArchiveCorruptError at its end if its sha256/size disagree with the given manifest. */
   body: Readable;
+  /**
+   * Seek-table path only, when the member's bytes lie wholly in the frame at hand: those bytes as
+   * a view of the decoded frame, without a copy, valid until `release()`. Call it before reading
+   * `body` or asking for the next entry. The bytes are verified only once the iterator has moved
+   * past this entry without throwing (it verifies what the consumer left unread).
+   */
+  borrow?: () => { data: Buffer; release: () => void };
+}
+
+/** A decoded frame's shared buffer, counted: back to the pool once the reader and every borrower let go. */
+class FrameRef {
+  private refs = 1;
+  constructor(private readonly frame: DecodedFrame) {}
+
+  /** One more holder; the returned function lets go (once). */
+  retain(): () => void {
+    this.refs++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.drop();
+    };
+  }
+
+  drop(): void {
+    if (--this.refs === 0) this.frame.release();
+  }
 }
 
 /** The member whose header starts a frame's content (to name a member whose frame failed). */
@@ -50,6 +87,14 @@ export interface ReadArchiveStreamOptions {
   manifest?: Manifest;
   /** Archive name for error messages. */
   archiveName?: string;
+  /**
+   * The archive's seek table (ArchiveReader.readIndex): frames are then decoded in parallel on
+   * `decoders` and each is checked against its entry; the input must hold exactly these frames
+   * and then the seek table.
+   */
+  seekTable?: SeekTable;
+  /** Decoder threads for the seek-table path (default: the process's shared pool). */
+  decoders?: FrameDecoderPool;
 }
 
 /** A member's body, pulled from the shared decompressed stream on demand. */
@@ -65,17 +110,31 @@ class MemberBody extends Readable {
     private readonly onChunk: (b: Buffer) => void,
     private readonly onEnd: () => Error | undefined,
     private readonly onTruncated: () => Error,
+    /** Push copies: the chunks are views of pooled frame buffers that will be reused. */
+    private readonly copy = false,
   ) {
     super({ highWaterMark: BODY_CHUNK });
     this.remaining = size;
   }
 
   override _read(): void {
-    if (this.inflight || this.abandoned) return;
+    if (this.abandoned) return;
+    if (this.inflight) {
+      // push() inside pull() may ask for more before pull() has returned: serve it right after,
+      // or the stream would wait for a push that never comes.
+      this.wanted = true;
+      return;
+    }
     this.inflight = this.pull().finally(() => {
       this.inflight = undefined;
+      if (this.wanted && !this.finished) {
+        this.wanted = false;
+        this._read();
+      }
     });
   }
+
+  private wanted = false;
 
   private async pull(): Promise<void> {
     try {
@@ -85,7 +144,7 @@ class MemberBody extends Readable {
       if (!b) throw this.onTruncated();
       this.remaining -= b.length;
       this.onChunk(b);
-      this.push(b);
+      this.push(this.copy ? Buffer.from(b) : b);
       if (this.remaining === 0) this.end();
     } catch (err) {
       this.finished = true;
@@ -124,7 +183,7 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
   private started = false;
 
   constructor(
-    private readonly input: Readable,
+    private readonly input: Readable | { reader: RangeReader },
     private readonly opts: ReadArchiveStreamOptions = {},
   ) {}
 
@@ -138,7 +197,9 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
     const archive = this.opts.archiveName;
     const state: DecompressState = { position: 0, frameStart: 0 };
     const frames = new FrameLog();
-    const chunks = decompressFrames(this.input, state, (f) => frames.record(f));
+    // sha256 of members wholly inside one frame, computed by the decoder workers, by data offset.
+    const digestAt = new Map<number, string>();
+    const chunks = this.opts.seekTable ? this.parallelChunks(this.opts.seekTable, state, digestAt, (o) => memberAt(o) ?? culpritAt(o)) : decompressFrames(this.readable(), state, (f) => frames.record(f));
     let member: string | undefined;
     // Every member's uncompressed span, in order: names the member a bad seek-table entry covers.
     const spans: { name: string; start: number; end: number }[] = [];
@@ -155,6 +216,7 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
     };
     // Members whose bytes lie in the current frame: a zstd error is attributed to them.
     const recent: { name: string; end: number }[] = [];
+    const culpritAt = (offset: number): string | undefined => recent.find((m) => m.end > offset)?.name ?? this.expectedAt(offset) ?? member;
     const guarded: AsyncIterator<Buffer> = {
       next: async () => {
         try {
@@ -231,18 +293,34 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
         if (seen.has(key) && (this.opts.manifest || h.name.startsWith('objects/'))) {
           throw new ArchiveCorruptError({ archive, member: h.name, check: 'manifest' }, 'duplicate member');
         }
-        let hash: Hash | undefined = createHash('sha256');
+        // The workers' digest counts only for the very bytes the tar header gives this member.
+        const want = expected.get(key);
+        const preDigest = (): string | undefined => (want && want.offset === h.dataOffset && want.size === h.size ? digestAt.get(h.dataOffset) : undefined);
+        let hash: Hash | undefined;
+        let pre: string | undefined;
+        let started = false;
+        const start = (): void => {
+          started = true;
+          pre = preDigest();
+          if (pre === undefined) hash = createHash('sha256');
+        };
         const body = new MemberBody(
           src,
           h.size,
-          (b) => hash?.update(b),
+          (b) => {
+            if (!started) start();
+            hash?.update(b);
+          },
           () => {
-            const got = { sha256: hash!.digest('hex'), size: h.size };
+            if (!started) start();
+            digestAt.delete(h.dataOffset);
+            const got = { sha256: pre ?? hash!.digest('hex'), size: h.size };
             hash = undefined;
             seen.set(key, got);
             return this.opts.manifest ? verify(h.name, key, got, expected, 'manifest') : undefined;
           },
           truncated,
+          this.opts.seekTable !== undefined,
         );
         let bodyError: unknown;
         body.on('error', (err) => {
@@ -257,6 +335,14 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
           body,
           ...(expected.has(key) && { expected: expected.get(key) }),
         };
+        const frame = this.currentFrame;
+        if (frame && h.size > 0 && src.peek(h.size)) {
+          entry.borrow = () => {
+            const data = src.peek(h.size);
+            if (!data || src.position !== h.dataOffset) throw new ArchiveError('borrow() is only valid before the body is read');
+            return { data, release: frame.retain() };
+          };
+        }
         yield entry;
         await body.drain();
         if (bodyError) throw bodyError;
@@ -272,12 +358,80 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
       }
       // Ours (a manifest): the seek table that ranged reads will trust must describe these very
       // frames. A stock `tar | zstd` stream has none to check.
-      if (this.opts.manifest || this.manifest) frames.check(archive, memberAt);
+      // With the seek table given, every frame was checked against it as it decoded, and the
+      // input against its length (framesFromReader) or its streamed table (framesFromStream).
+      if ((this.opts.manifest || this.manifest) && !this.opts.seekTable) frames.check(archive, memberAt);
     } finally {
       await chunks.return(undefined);
-      this.input.destroy();
+      if (!('reader' in this.input)) this.input.destroy();
     }
   }
+
+  private readable(): Readable {
+    if ('reader' in this.input) throw new ArchiveError('a RangeReader is read only with its seek table (readArchive)');
+    return this.input;
+  }
+
+  /** The manifest member (given up front) whose header, data or padding holds `offset`. */
+  private expectedAt(offset: number): string | undefined {
+    const objs = this.byOffset ??= [...(this.opts.manifest?.objects ?? [])].sort((a, b) => a.header_offset - b.header_offset);
+    let lo = 0;
+    let hi = objs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (objs[mid]!.header_offset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const o = objs[lo];
+    return o && o.header_offset <= offset && offset < o.offset + o.size + padding(o.size) ? `objects/${o.relative_key}` : undefined;
+  }
+
+  private byOffset: ManifestObject[] | undefined;
+
+  /** The decompressed stream from frames decoded in parallel; digests of in-frame members go to `digestAt`. */
+  private async *parallelChunks(table: SeekTable, state: DecompressState, digestAt: Map<number, string>, memberAt: (offset: number) => string | undefined): AsyncGenerator<Buffer> {
+    const archive = this.opts.archiveName;
+    const pool = this.opts.decoders ?? sharedFrameDecoderPool();
+    const source = 'reader' in this.input ? framesFromReader(this.input.reader, table, pool, archive) : framesFromStream(this.input, table, pool, archive);
+    // Members sorted by data offset: each frame asks its worker for the digests of those wholly inside it.
+    const objs = this.opts.manifest ? [...this.opts.manifest.objects].sort((a, b) => a.offset - b.offset) : [];
+    let next = 0;
+    const ranges = new Map<number, number[]>();
+    const hashRanges = (index: number, f: SeekFrame): number[] => {
+      const end = f.decompressedOffset + f.decompressedSize;
+      const r: number[] = [];
+      while (next < objs.length && objs[next]!.offset < f.decompressedOffset) next++;
+      for (; next < objs.length && objs[next]!.offset + objs[next]!.size <= end; next++) {
+        const o = objs[next]!;
+        if (o.size > 0) r.push(o.offset - f.decompressedOffset, o.size);
+      }
+      if (r.length > 0) ranges.set(index, r);
+      return r;
+    };
+    let index = 0;
+    // The reader keeps the frame at hand and the one before (a header's view may outlive one frame boundary).
+    const held: FrameRef[] = [];
+    try {
+      for await (const f of decodeFrames(source, pool, { archive, memberAt, hashRanges })) {
+        const ref = new FrameRef(f);
+        held.push(ref);
+        if (held.length > 2) held.shift()!.drop();
+        this.currentFrame = ref;
+        const r = ranges.get(index);
+        ranges.delete(index);
+        if (r) f.digests.forEach((d, k) => d && digestAt.set(f.entry.decompressedOffset + r[2 * k]!, d));
+        state.frameStart = f.entry.decompressedOffset;
+        state.position = f.entry.decompressedOffset + f.entry.decompressedSize;
+        index++;
+        if (f.data.length > 0) yield f.data;
+      }
+    } finally {
+      this.currentFrame = undefined;
+      for (const h of held) h.drop();
+    }
+  }
+
+  private currentFrame: FrameRef | undefined;
 
   private plainEntry(h: { name: string; size: number; headerOffset: number; dataOffset: number }, body: Readable): ArchiveEntry {
     return { name: h.name, relativeKey: relativeKeyOf(h.name), size: h.size, headerOffset: h.headerOffset, offset: h.dataOffset, body };
@@ -291,4 +445,12 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
  */
 export function readArchiveStream(input: Readable, opts?: ReadArchiveStreamOptions): ArchiveEntryStream {
   return new ArchiveEntryStream(input, opts);
+}
+
+/**
+ * The same pass over an archive read through a RangeReader (a local file, an S3 object): large
+ * positional reads, frames decoded in parallel, in order, each checked against `seekTable`.
+ */
+export function readArchive(reader: RangeReader, opts: ReadArchiveStreamOptions & { seekTable: SeekTable }): ArchiveEntryStream {
+  return new ArchiveEntryStream({ reader }, opts);
 }
