@@ -2,6 +2,7 @@
  * A seeded, reproducible "office" corpus for benchmarks: ~4000 small files (1–50 KB) of text,
  * CSV, JSON, XML and logs, ~10% already-compressed (random) bytes, and a few 10–50 MB files.
  * scale 1 ≈ 200 MB. Regeneration is skipped when the directory already holds the same seed/scale.
+ * generateMixedCorpus makes the pipeline benchmark's third data set.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -86,6 +87,51 @@ const KINDS: { ext: string; gen: Gen }[] = [
   { ext: 'xml', gen: xml },
   { ext: 'log', gen: log },
 ];
+
+/**
+ * Generates (or reuses) a mixed corpus under `dir`: a few large files (logs, CSV, an
+ * incompressible video stand-in: ~90 MB at scale 1) and many small ones (7,000 of 1–20 KB,
+ * ~70 MB, a tenth incompressible), spread over users and folders as a Drive backup is. The shape
+ * that stresses both ends of the pipeline at once: per-object work and bulk bytes.
+ */
+export async function generateMixedCorpus(dir: string, opts: { seed: number; scale: number }): Promise<CorpusInfo> {
+  const marker = join(dir, '.corpus.json');
+  const existing = await readFile(marker, 'utf8').then((s) => JSON.parse(s) as CorpusInfo & { kind?: string }, () => undefined);
+  if (existing && existing.kind === 'mixed' && existing.seed === opts.seed && existing.scale === opts.scale) return { ...existing, dir };
+  await rm(dir, { recursive: true, force: true });
+  const r = prng(opts.seed);
+  let files = 0;
+  let bytes = 0;
+  const put = async (rel: string, data: Buffer): Promise<void> => {
+    const p = join(dir, rel);
+    await mkdir(join(p, '..'), { recursive: true });
+    await writeFile(p, data);
+    files++;
+    bytes += data.length;
+  };
+  const MB = 1024 * 1024;
+  const large: { rel: string; size: number; gen: Gen }[] = [
+    { rel: 'shared/exports/events-2025.log', size: 45 * MB, gen: log },
+    { rel: 'shared/exports/ledger-2025.csv', size: 30 * MB, gen: csv },
+    { rel: 'shared/media/town-hall.mp4', size: 15 * MB, gen: random },
+  ];
+  for (const l of large) await put(l.rel, l.gen(r, Math.round(l.size * opts.scale)));
+  const small = Math.round(7000 * opts.scale);
+  for (let i = 0; i < small; i++) {
+    const user = pick(r, NAMES);
+    const dept = pick(r, DEPTS);
+    const size = 1024 + Math.floor(r() * 19 * 1024);
+    const folder = `${user}@acme.com/${dept}/${pick(r, WORDS)}`;
+    if (r() < 0.1) await put(`${folder}/scan ${i}.${pick(r, ['jpg', 'docx', 'zip'])}`, random(r, size));
+    else {
+      const k = pick(r, KINDS);
+      await put(`${folder}/${pick(r, WORDS)}-${i}.${k.ext}`, k.gen(r, size));
+    }
+  }
+  const info = { dir, files, bytes, seed: opts.seed, scale: opts.scale, kind: 'mixed' };
+  await writeFile(marker, JSON.stringify(info));
+  return info;
+}
 
 /** Generates (or reuses) the corpus under `dir`. */
 export async function generateCorpus(dir: string, opts: { seed: number; scale: number }): Promise<CorpusInfo> {
