@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { registerDriveCommands } from '../../services/cli/commands/drive';
+import { registerDriveCommands } from '../../services/cli/commands/driveCommand';
 import { readDriveIngestSettings } from '../../services/drive-ingest';
 import { startSampleDrive, type SampleDrive } from '../../services/sample-drive';
 import { LocalObjectStore } from '../../shared/storage/local/LocalObjectStore';

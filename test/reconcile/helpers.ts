@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { LocalAppliance } from '../../services/cli/appliance/LocalAppliance';
 import { LocalTopology } from '../../services/cli/appliance/LocalTopology';
-import { registerReconcileCommand } from '../../services/cli/commands/reconcile';
+import { registerReconcileCommand } from '../../services/cli/commands/reconcileCommand';
 import { ArchiveWriter, type Manifest } from '../../shared/archive';
 import type { Config } from '../../shared/config';
 import { createLogger } from '../../shared/observability';

@@ -1,13 +1,14 @@
-/** `xregion archive create|list|extract|cat`: the seekable .tar.zst format from the command line. */
+/**
+ * `xregion archive create|list|extract|cat`: the seekable .tar.zst format from the command line.
+ * The actions; ./archiveCommand registers them and loads this module only when one runs.
+ */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Command, InvalidArgumentError } from 'commander';
 import {
   ArchiveCorruptError,
   ArchiveReader,
-  DEFAULT_THREADS,
   ExtractOutput,
   extractArchive,
   LocalFileRangeReader,
@@ -19,14 +20,6 @@ import {
   type Manifest,
   type StagedFile,
 } from '../../../shared/archive';
-
-function intOption(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
-    return n;
-  };
-}
 
 /** A progress bar on stderr, only when stderr is a terminal. */
 function progress(total: number, unit: string): { tick: (n?: number) => void; stop: () => void } {
@@ -172,26 +165,4 @@ async function extractSequentially(out: ExtractOutput, file: string, members: st
   for (const f of staged) await out.commit(f);
 }
 
-/** Registers `xregion archive ...`. */
-export function registerArchiveCommands(program: Command): void {
-  const archive = program.command('archive').description('create, list, extract and read seekable .tar.zst archives');
-  archive
-    .command('create <dir>')
-    .description('pack every file under <dir> (relative keys, sorted) into a seekable .tar.zst')
-    .requiredOption('-o, --output <file>', 'archive to write (.tar.zst)')
-    .option('--level <n>', 'zstd level', intOption('--level', -7, 22), 3)
-    .option('--threads <n>', 'compression threads (0 = main thread)', intOption('--threads', 0, 64), DEFAULT_THREADS)
-    .option('--frame-target <bytes>', 'frame target size', intOption('--frame-target', 1, 32 * 1024 * 1024))
-    .action(create);
-  archive.command('list <file>').description('members from the manifest: key, size, sha256 (no decompression)').action(list);
-  archive
-    .command('extract <file> [member...]')
-    .description('extract (all or the named) members by relative key under -C dir, verifying sha256')
-    .option('-C, --directory <dir>', 'destination directory', '.')
-    .action(extract);
-  archive
-    .command('cat <file> <member>')
-    .description('write one member to stdout, fetching only its frames')
-    .option('--stats', 'print bytes read vs archive size to stderr')
-    .action(cat);
-}
+export { cat, create, extract, list };

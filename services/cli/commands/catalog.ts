@@ -2,24 +2,16 @@
  * `xregion catalog query "<SQL>"`: SQL over the backup catalog. Locally (default) DuckDB over
  * the embedded default's catalog folders; with `--athena`, Athena in a workgroup. Also the
  * shared plumbing of `restore` and `verify`: which stores, which catalog, which region.
+ * ./catalogCommand registers the command and loads this module (DuckDB, the AWS SDK) when it runs.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { AthenaCatalogQuery, catalogBase, catalogTableName, DuckDbCatalogQuery, formatResult, type CatalogQuery, type DuckDbTable } from '../../../shared/catalog';
 import { readConfig, targetRegions, type Config } from '../../../shared/config';
 import { S3ObjectStore, type ObjectStore } from '../../../shared/storage';
 import { LocalTopology } from '../appliance/LocalTopology';
-
-/** Options every catalog/restore/verify command takes. */
-export interface EnvOptions {
-  config: string;
-  dataDir: string;
-  region?: string;
-  aws?: boolean;
-  endpoint?: string;
-}
+import type { AthenaOptions, EnvOptions } from './options';
 
 /** Where data lives: the embedded default's region folders, or S3 (`--aws`, optionally an endpoint). */
 export class CliEnv {
@@ -124,35 +116,6 @@ export class CliEnv {
 
 const bucket = (w: { bucket: string }) => w.bucket;
 
-/** Adds --config/--data-dir/--region/--aws/--endpoint. */
-export function envOptions(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'replication config', 'replication_config.json')
-    .option('--data-dir <dir>', 'embedded default data folder', '.xregion')
-    .option('--region <region>', 'region of the catalog / backup destination (default: the first with a backup destination)')
-    .option('--aws', 's3:// means real S3 (default: the embedded default under --data-dir)')
-    .option('--endpoint <url>', 'S3-compatible endpoint (implies --aws), e.g. http://127.0.0.1:5000');
-}
-
-/** Options of the Athena flavour. */
-export interface AthenaOptions {
-  athena?: boolean;
-  workgroup?: string;
-  database?: string;
-  table?: string;
-  athenaEndpoint?: string;
-}
-
-/** Adds --athena/--workgroup/--database/--table/--athena-endpoint. */
-export function athenaOptions(cmd: Command): Command {
-  return cmd
-    .option('--athena', 'query Athena instead of the local catalog')
-    .option('--workgroup <name>', 'Athena workgroup (with --athena)')
-    .option('--database <name>', 'Glue database (with --athena)')
-    .option('--table <name>', 'the table `catalog_table_name` stands for (with --athena)')
-    .option('--athena-endpoint <url>', 'Athena endpoint (emulators)');
-}
-
 /** The Athena adapter for these options. */
 export function athenaQuery(opts: AthenaOptions & { region?: string; endpoint?: string }): AthenaCatalogQuery {
   if (!opts.workgroup) throw new Error('--athena needs --workgroup');
@@ -166,12 +129,12 @@ export function athenaQuery(opts: AthenaOptions & { region?: string; endpoint?: 
   });
 }
 
-interface QueryOptions extends EnvOptions, AthenaOptions {
+export interface QueryOptions extends EnvOptions, AthenaOptions {
   json?: boolean;
   csv?: boolean;
 }
 
-async function runQuery(sql: string, opts: QueryOptions): Promise<void> {
+export async function runQuery(sql: string, opts: QueryOptions): Promise<void> {
   let q: CatalogQuery;
   if (opts.athena) q = athenaQuery(opts);
   else q = await new CliEnv(opts).localCatalog();
@@ -181,16 +144,4 @@ async function runQuery(sql: string, opts: QueryOptions): Promise<void> {
   } finally {
     await q.close();
   }
-}
-
-export function registerCatalogCommands(program: Command): void {
-  const catalog = program.command('catalog').description('query the backup catalog (DuckDB locally, Athena on AWS)');
-  const query = catalog
-    .command('query <sql>')
-    .description('run SQL over the catalog; the table is named after the Glue table and also `catalog_table_name`')
-    .option('--json', 'print rows as JSON')
-    .option('--csv', 'print rows as CSV');
-  envOptions(query);
-  athenaOptions(query);
-  query.action(runQuery);
 }

@@ -1,5 +1,7 @@
-/** `xregion config check`: validate replication_config.json and print a normalized summary. */
-import type { Command } from 'commander';
+/**
+ * `xregion config check`: validate replication_config.json and print a normalized summary.
+ * The action; ./configCommand registers it and loads this module (and zod) only when it runs.
+ */
 import { ConfigError, formatIssue, readConfig, ruleId, sourceRegions, targetRegions, type Config } from '../../../shared/config';
 
 /** A short human summary of a valid config: rules, destinations, and the stacks it needs. */
@@ -24,22 +26,15 @@ export function summarizeConfig(config: Config): string {
   return lines.join('\n');
 }
 
-/** Registers `xregion config check [path]`. */
-export function registerConfigCommands(program: Command): void {
-  const config = program.command('config').description('inspect replication_config.json');
-  config
-    .command('check')
-    .description('validate a config file and print a normalized summary (exit 2 when invalid)')
-    .argument('[path]', 'config file', 'replication_config.json')
-    .action((path: string) => {
-      try {
-        const { config: valid, warnings } = readConfig(path);
-        process.stdout.write(`${path}: valid\n${summarizeConfig(valid)}\n`);
-        for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`${err.message}\n`);
-        process.exitCode = 2;
-      }
-    });
+/** `xregion config check`: the summary and exit 0, or every problem and exit 2. */
+export function checkConfig(path: string): void {
+  try {
+    const { config: valid, warnings } = readConfig(path);
+    process.stdout.write(`${path}: valid\n${summarizeConfig(valid)}\n`);
+    for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+  }
 }

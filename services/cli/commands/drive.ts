@@ -1,9 +1,9 @@
 /**
  * `xregion ingest drive`: back up a Drive source from a laptop (the same code as the ECS task),
- * and `xregion sample-drive`: run the sample Drive server on its own.
+ * and `xregion sample-drive`: run the sample Drive server on its own. The actions; ./driveCommand
+ * registers them and loads this module (googleapis among it) only when one runs.
  */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { readConfig, type DriveSource } from '../../../shared/config';
 import { DriveRunLockedError, loadDriveCredentials, runProblems, type DriveCredentials } from '../../../shared/drive';
 import { createObjectStore, type ObjectStore } from '../../../shared/storage';
@@ -16,7 +16,7 @@ import { StatusLine } from '../progress';
 /** Exit status when another run of the source holds its lease (EX_TEMPFAIL: try again later). */
 const EXIT_RUN_LOCKED = 75;
 
-interface IngestFlags {
+export interface IngestFlags {
   config: string;
   source?: string;
   user?: string;
@@ -37,7 +37,7 @@ function pickSource(sources: DriveSource[], name: string | undefined, path: stri
   return s;
 }
 
-async function ingest(flags: IngestFlags): Promise<void> {
+export async function ingest(flags: IngestFlags): Promise<void> {
   const { config } = readConfig(flags.config);
   const source = pickSource(config.drive_sources, flags.source, flags.config);
   const rootUrl = flags.driveUrl ?? process.env.XREGION_DRIVE_ROOT_URL;
@@ -106,42 +106,27 @@ async function ingestInto(store: ObjectStore, source: DriveSource, credentials: 
   else if (problems.length) process.exitCode = 1;
 }
 
-/** Registers `xregion ingest drive` and `xregion sample-drive`. */
-export function registerDriveCommands(program: Command): void {
-  const ingestCmd = program.commands.find((c) => c.name() === 'ingest') ?? program.command('ingest').description('copy data into the source bucket');
-  ingestCmd
-    .command('drive')
-    .description('back up a Google Drive source (incremental after the first run)')
-    .option('-c, --config <path>', 'replication config', 'replication_config.json')
-    .option('--source <name>', 'drive source name (when the config has several)')
-    .option('--user <email>', 'only this user')
-    .option('--credentials <key.json>', `service-account key or OAuth authorized_user JSON (default: env XREGION_DRIVE_CREDENTIALS)`)
-    .option('--dry-run', 'list and plan, write nothing')
-    .option('--data-dir <dir>', 'write to the local appliance folder instead of S3 (same layout as `xregion start`)')
-    .option('--drive-url <url>', 'Drive API root, e.g. the sample Drive http://127.0.0.1:8085/ (env XREGION_DRIVE_ROOT_URL)')
-    .action((flags: IngestFlags) => ingest(flags));
+export interface SampleDriveFlags {
+  port: string;
+  seed: string;
+  simulateChanges?: boolean;
+  latency: string;
+  dataDir?: string;
+}
 
-  program
-    .command('sample-drive')
-    .description('run the sample Drive server (Drive v3 + Admin Directory subset) with a seeded workspace')
-    .option('--port <n>', 'port on 127.0.0.1', '8085')
-    .option('--seed <n>', 'workspace seed', '42')
-    .option('--simulate-changes', 'apply the scripted edits after seeding (a second ingest then sees only those)')
-    .option('--latency <ms>', 'fixed latency added to every request', '0')
-    .option('--data-dir <dir>', 'where uploaded file bodies are kept (default: memory)')
-    .action(async (flags: { port: string; seed: string; simulateChanges?: boolean; latency: string; dataDir?: string }) => {
-      const sd = await startSampleDrive({ port: Number(flags.port), seed: Number(flags.seed), latencyMs: Number(flags.latency), dataDir: flags.dataDir });
-      const changed = flags.simulateChanges ? sd.simulateChanges() : [];
-      process.stdout.write(
-        `sample Drive listening on ${sd.url}\n` +
-          (changed.length ? `applied scripted edits: ${changed.join('; ')}\n` : '') +
-          `ingest with: xregion ingest drive --drive-url ${sd.url} --data-dir .xregion\n` +
-          `POST ${sd.url}_sample/simulate-changes applies the next round of edits; GET ${sd.url}_sample/stats counts requests\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await sd.close();
-    });
+/** `xregion sample-drive`: serves until SIGINT or SIGTERM. */
+export async function runSampleDrive(flags: SampleDriveFlags): Promise<void> {
+  const sd = await startSampleDrive({ port: Number(flags.port), seed: Number(flags.seed), latencyMs: Number(flags.latency), dataDir: flags.dataDir });
+  const changed = flags.simulateChanges ? sd.simulateChanges() : [];
+  process.stdout.write(
+    `sample Drive listening on ${sd.url}\n` +
+      (changed.length ? `applied scripted edits: ${changed.join('; ')}\n` : '') +
+      `ingest with: xregion ingest drive --drive-url ${sd.url} --data-dir .xregion\n` +
+      `POST ${sd.url}_sample/simulate-changes applies the next round of edits; GET ${sd.url}_sample/stats counts requests\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sd.close();
 }

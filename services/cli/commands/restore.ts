@@ -2,10 +2,10 @@
  * `xregion restore`: one object by ranged reads of only its covering frames, or many (a user, a
  * prefix, a catalog query) grouped by archive, to a folder, a bucket or a Drive folder. Safe by
  * default: identical files are skipped, different ones are never overwritten without --overwrite.
+ * The action; ./restoreCommand registers it and loads this module only when it runs.
  */
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
 import type { CatalogQuery } from '../../../shared/catalog';
 import {
   archiveRequests,
@@ -26,8 +26,9 @@ import {
   type RestoreSummary,
   type RestoreTarget,
 } from '../../../shared/restore';
-import { AuthFactory, CREDENTIALS_ENV, loadDriveCredentials } from '../../../shared/drive';
-import { athenaOptions, athenaQuery, CliEnv, envOptions, type AthenaOptions, type EnvOptions } from './catalog';
+import { AuthFactory, loadDriveCredentials } from '../../../shared/drive';
+import { athenaQuery, CliEnv } from './catalog';
+import type { AthenaOptions, EnvOptions } from './options';
 
 interface RestoreOptions extends EnvOptions, AthenaOptions {
   to: string;
@@ -214,39 +215,4 @@ export async function runRestoreCommand(opts: RestoreOptions): Promise<number> {
   }
   printSummary(summary, folderMarkers, opts);
   return summary.failed + summary.conflicts > 0 ? 1 : 0;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be an integer 1..64');
-  return n;
-}
-
-export function registerRestoreCommands(program: Command): void {
-  const cmd = program
-    .command('restore')
-    .description('restore objects from backup archives (or a normal destination) to a folder, a bucket or Drive')
-    .requiredOption('--to <target>', './dir, s3://bucket/prefix or drive://user@domain/<folderId>')
-    .option('--archive <s3url>', 'one archive, s3://backup-bucket/key.tar.zst (with --key: one member)')
-    .option('--key <path>', 'member key relative to the rule prefix (with --archive or --from)')
-    .option('--object-path <key>', 'one object by its original key, looked up in the catalog')
-    .option('--user <email>', 'every object of a Drive user (catalog drive_user)')
-    .option('--date <YYYY-MM-DD>', 'with --user: only objects backed up that day')
-    .option('--prefix <prefix>', 'every object whose original key starts with this (with --from: under the --from prefix)')
-    .option('--query <sql>', 'catalog SQL returning object_path and backup_file')
-    .option('--from <s3url>', 'restore from a normal destination s3://bucket/prefix instead of archives')
-    .option('--as-of <date>', "each object's newest version backed up at or before this date (YYYY-MM-DD or ISO-8601)")
-    .option('--overwrite', 'replace existing files that differ')
-    .option('--concurrency <n>', 'archives restored at once', positiveInt, 4)
-    .option('--stats', 'print bytes read vs archive size')
-    .option('--json', 'print the summary as JSON on stdout')
-    .option('--catalog <s3url>', 'with --aws: the catalog bucket to look rows up in')
-    .option('--convert', 'with drive://: convert exported Office files back to Google formats')
-    .option('--drive-credentials <file>', `with drive://: service-account JSON (default: $${CREDENTIALS_ENV})`)
-    .option('--drive-root-url <url>', 'with drive://: Drive API base URL (the sample Drive)');
-  envOptions(cmd);
-  athenaOptions(cmd);
-  cmd.action(async (opts: RestoreOptions) => {
-    process.exitCode = await runRestoreCommand(opts);
-  });
 }

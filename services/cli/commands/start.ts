@@ -1,6 +1,9 @@
-/** `xregion start` (= `npm start`): run the whole pipeline locally on the embedded default. */
+/**
+ * `xregion start` (= `npm start`): run the whole pipeline locally on the embedded default. The
+ * action; ./startCommand registers it and loads this module (the appliance, googleapis for the
+ * sample Drive) only when it runs.
+ */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { ConfigError, readConfig, formatIssue } from '../../../shared/config';
 import { DataDirBusyError, DataDirLock } from '../appliance/DataDirLock';
 import { DEFAULT_SETTLE_MS, LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
@@ -10,7 +13,7 @@ import { formatRunReport, type DriveRunReport } from '../../../shared/drive';
 import { ingestFromSampleDrive } from '../appliance/sampleDriveIngest';
 import { StatusLine } from '../progress';
 
-interface StartOptions {
+export interface StartOptions {
   config: string;
   dataDir: string;
   watch?: boolean;
@@ -141,25 +144,13 @@ async function runWithLock(opts: StartOptions, dataDir: string, settleMs: number
   return code;
 }
 
-/** Registers `xregion start`. */
-export function registerStartCommand(program: Command): void {
-  program
-    .command('start')
-    .description('run the whole pipeline locally (embedded default): source → compressor → replication → router → destinations')
-    .option('-c, --config <path>', 'replication config', 'replication_config.json')
-    .option('--data-dir <dir>', 'where the local regions, buckets and queues live', '.xregion')
-    .option('--watch', 'keep running and process files dropped into the source bucket folder')
-    .option('--no-sample', 'do not generate sample data when the source bucket is empty (configs without drive_sources)')
-    .option('--no-drive', 'skip the sample Drive server and the Drive ingest')
-    .option('--simulate-changes', 'apply the next round of scripted edits in the sample Drive before ingesting')
-    .option('--settle-seconds <n>', `a file dropped into a source bucket is announced once its size and mtime stayed unchanged this long (default ${DEFAULT_SETTLE_MS / 1000})`)
-    .action(async (opts: StartOptions) => {
-      try {
-        process.exitCode = await runStart(opts);
-      } catch (err) {
-        if (!(err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof UsageError)) throw err;
-        process.stderr.write(`${err.message}\n`);
-        process.exitCode = 2;
-      }
-    });
+/** `xregion start`: the run's exit code, or one line and 2 for a bad config, a busy data dir or a bad option. */
+export async function runStartCommand(opts: StartOptions): Promise<void> {
+  try {
+    process.exitCode = await runStart(opts);
+  } catch (err) {
+    if (!(err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+  }
 }

@@ -1,11 +1,13 @@
-/** `xregion verify s3://backup-bucket[/prefix]`: audit archives against their manifests and the catalog. */
+/**
+ * `xregion verify s3://backup-bucket[/prefix]`: audit archives against their manifests and the
+ * catalog. The action; ./verifyCommand registers it and loads this module only when it runs.
+ */
 import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { parseS3Url } from '../../../shared/restore';
 import { formatSummary, verifyBackup, type VerifyOptions } from '../../../shared/verify';
 import { StatusLine } from '../progress';
-import { CliEnv, envOptions, type EnvOptions } from './catalog';
+import { CliEnv } from './catalog';
+import type { EnvOptions } from './options';
 
 interface VerifyCliOptions extends EnvOptions {
   report?: string;
@@ -45,25 +47,4 @@ export async function runVerifyCommand(url: string, opts: VerifyCliOptions & { c
   if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(formatSummary(report));
   return report.ok ? 0 : 1;
-}
-
-function sampleSize(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--sample must be a positive integer');
-  return n;
-}
-
-export function registerVerifyCommands(program: Command): void {
-  const cmd = program
-    .command('verify <s3url>')
-    .description('check every archive in a backup bucket: seek table, manifest, every member sha256, catalog rows; exit 1 on any finding')
-    .option('--report <file>', 'write the JSON report here')
-    .option('--json', 'print the JSON report on stdout')
-    .option('--sample <n>', 'check only n random members per archive (ranged reads)', sampleSize)
-    .option('--catalog <s3url>', 'catalog bucket to compare (default locally: the region\'s catalog bucket; with --aws required unless --no-catalog)')
-    .option('--no-catalog', 'do not compare the catalog');
-  envOptions(cmd);
-  cmd.action(async (url: string, opts: VerifyCliOptions) => {
-    process.exitCode = await runVerifyCommand(url, opts);
-  });
 }
