@@ -183,7 +183,7 @@ export function readQueues(dataDir: string): PersistedMessage[] {
     }
     for (const name of names) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      let s: { id: string; body: string; receiveCount: number };
+      let s: { id: string; body: string; receiveCount: number } | Array<{ id: string; body: string; receiveCount: number }>;
       let text: string;
       try {
         text = readFileSync(join(dir, name), 'utf8');
@@ -197,10 +197,17 @@ export function readQueues(dataDir: string): PersistedMessage[] {
         byId.set(name, { queue, id: name, body: text.slice(0, 200), receiveCount: 0, deadLetter: queue.endsWith('-dlq'), testEvent: false, unreadable: true });
         continue;
       }
-      byId.set(s.id, { queue, id: s.id, body: s.body, receiveCount: s.receiveCount, deadLetter: queue.endsWith('-dlq'), testEvent: s.body.includes('"s3:TestEvent"') });
+      // One message, or several a sendBatch wrote as one file (shared/queue/local/QueueFiles.ts).
+      for (const m of Array.isArray(s) ? s : [s]) byId.set(m.id, { queue, id: m.id, body: m.body, receiveCount: m.receiveCount, deadLetter: queue.endsWith('-dlq'), testEvent: m.body.includes('"s3:TestEvent"') });
     }
     try {
       for (const line of readFileSync(join(dir, 'receives.log'), 'utf8').split('\n')) {
+        // `d <id>`: a batch member deleted while others still hold its file.
+        const d = /^d (\S+)$/.exec(line);
+        if (d) {
+          byId.delete(d[1]!);
+          continue;
+        }
         const m = /^(\S+) (\d+)$/.exec(line);
         const msg = m ? byId.get(m[1]!) : undefined;
         if (msg && Number(m![2]) > msg.receiveCount) msg.receiveCount = Number(m![2]);
