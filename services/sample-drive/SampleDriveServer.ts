@@ -27,6 +27,8 @@ export class SampleDriveServer {
   latencyMs: number;
   private server: Server | undefined;
   private tokens = new Map<string, string>();
+  /** Service-account e-mails whose key Google no longer accepts (deleted or disabled): token requests get 401 invalid_client. */
+  readonly revokedClients = new Set<string>();
   private round = 0;
   baseUrl = '';
 
@@ -136,6 +138,7 @@ export class SampleDriveServer {
       const payload = decodeJwtPayload(form.get('assertion') ?? '');
       subject = typeof payload?.sub === 'string' ? payload.sub : undefined;
       if (!payload?.iss) return oauthError(res, 'invalid_grant', 'Invalid JWT: no issuer.');
+      if (this.revokedClients.has(String(payload.iss))) return oauthError(res, 'invalid_client', 'The OAuth client was not found.', 401);
       if (!subject) return oauthError(res, 'invalid_grant', 'Domain-wide delegation needs a subject (sub) in the sample Drive.');
     } else if (grant === 'refresh_token') {
       const m = /^sample-refresh:(.+)$/.exec(form.get('refresh_token') ?? '');
@@ -193,8 +196,8 @@ function faultError(f: FaultRule): ApiError {
   }
 }
 
-function oauthError(res: ServerResponse, error: string, description: string): void {
-  sendJson(res, { error, error_description: description }, undefined, 400);
+function oauthError(res: ServerResponse, error: string, description: string, status = 400): void {
+  sendJson(res, { error, error_description: description }, undefined, status);
 }
 
 function decodeJwtPayload(jwt: string): Record<string, unknown> | undefined {

@@ -4,7 +4,10 @@
  * subject would interleave their state journals and could commit a change token past changes the
  * other has not stored yet. The lease is a small object in the target bucket, created with an S3
  * conditional write (If-None-Match: *) and renewed with If-Match on its ETag, so exactly one run
- * holds it. A run that dies leaves a lease that expires after `ttlMs`; the next run takes it over.
+ * holds it. A run that dies leaves a lease that expires after `ttlMs` (2 min, renewed every 30 s);
+ * the next run takes it over. A holder on this very host whose pid is not running (killed with
+ * SIGKILL, or the machine rebooted) is taken over at once: waiting out its lease helps nobody.
+ * Across hosts (ECS tasks) liveness is only the heartbeat: a pid means nothing on another machine.
  */
 import { hostname } from 'node:os';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
@@ -36,8 +39,25 @@ export class DriveRunLockedError extends Error {
   }
 }
 
+/** Default lease length: a dead ECS task holds up the next run for at most this long. */
+export const DEFAULT_LEASE_TTL_MS = 120_000;
+
+/**
+ * Whether a pid runs on this host. EPERM means it exists but belongs to someone else: alive.
+ * (A pid reused by an unrelated process looks alive: that run then waits out the ttl.)
+ */
+export function pidRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface RunLeaseOptions {
-  /** How long a lease lasts without renewal (default 15 min). Renewed every third of it. */
+  /** How long a lease lasts without renewal (default 2 min). Renewed every quarter of it. */
   ttlMs?: number;
   now?: () => number;
   /** Called once if a renewal finds the lease taken over (the run must stop). */
@@ -49,6 +69,8 @@ export class RunLease {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private lost = false;
+  /** Set when this lease was taken over from a run that is gone: what happened, for the run record. */
+  notice: string | undefined;
 
   private constructor(
     private readonly store: ObjectStore,
@@ -63,7 +85,7 @@ export class RunLease {
 
   /** Takes the source's lease (or an expired one); throws DriveRunLockedError while another run holds it. */
   static async acquire(store: ObjectStore, bucket: string, source: string, runId: string, opts: RunLeaseOptions = {}): Promise<RunLease> {
-    const ttlMs = opts.ttlMs ?? 15 * 60_000;
+    const ttlMs = opts.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     const now = opts.now ?? Date.now;
     const key = runLeaseKey(source);
     const doc = (): LeaseDoc => ({ runId, host: hostname(), pid: process.pid, acquiredAt: new Date(now()).toISOString(), expiresAt: new Date(now() + ttlMs).toISOString() });
@@ -84,11 +106,17 @@ export class RunLease {
       }
       if (!held) continue; // released meanwhile: try again
       const holder = held.value as LeaseDoc;
-      if (Date.parse(holder.expiresAt) > now()) throw new DriveRunLockedError(source, holder);
+      const expired = Date.parse(holder.expiresAt) <= now();
+      const deadHere = !expired && holder.host === hostname() && holder.pid !== process.pid && !pidRunning(holder.pid);
+      if (!expired && !deadHere) throw new DriveRunLockedError(source, holder);
       try {
-        // Expired: its run died. Take it over, unless someone else just did.
+        // Its run died. Take it over, unless someone else just did.
         const etag = await writeJsonObject(store, bucket, key, mine, { ifMatch: held.etag });
-        return new RunLease(store, bucket, key, mine, etag, ttlMs, now, opts.onLost).start();
+        const lease = new RunLease(store, bucket, key, mine, etag, ttlMs, now, opts.onLost).start();
+        lease.notice = deadHere
+          ? `took over the run lease of run ${holder.runId} at once: its pid ${holder.pid} is not running on this host (the run was killed); its subjects resume`
+          : `took over the expired run lease of run ${holder.runId} (${holder.host}, pid ${holder.pid}, expired ${holder.expiresAt}); its subjects resume`;
+        return lease;
       } catch (err) {
         if (!(err instanceof PreconditionFailedError || err instanceof NoSuchObjectError)) throw err;
       }
@@ -101,8 +129,13 @@ export class RunLease {
     return this.doc;
   }
 
+  /** The heartbeat: a quarter of the ttl, so three renewals can fail (a transient error) before expiry. */
+  get renewEveryMs(): number {
+    return Math.max(1000, Math.floor(this.ttlMs / 4));
+  }
+
   private start(): this {
-    this.timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(1000, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(() => void this.renew().catch(() => undefined), this.renewEveryMs);
     this.timer.unref();
     return this;
   }

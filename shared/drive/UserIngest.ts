@@ -63,6 +63,8 @@ export class UserIngest {
   /** Files with a transfer in flight: a second change to one waits for the first to land. */
   private readonly running = new Map<string, Promise<void>>();
   private fatal: Error | undefined;
+  /** What stopped this subject, if anything (the run stops at once when the credentials themselves are refused). */
+  failure: Error | undefined;
   private state!: UserState;
   private tree!: FolderTree;
   private api!: DriveApi;
@@ -111,6 +113,7 @@ export class UserIngest {
       this.stop.abort();
       await Promise.allSettled([...this.inflight]);
       const e = this.fatal ?? err;
+      this.failure = e as Error;
       if (e instanceof DriveQuotaError) {
         r.status = 'quota_exceeded';
         r.message = `${e.reason}: stopped this user's run; it resumes on the next run (${e.message})`;

@@ -3,12 +3,16 @@
  * sleep = random(0, min(cap, base * 2^attempt))), never shorter than a server's Retry-After.
  * Classifies googleapis/gaxios errors into DriveApiError / DriveQuotaError.
  */
-import { DriveAbortedError, DriveApiError, DriveQuotaError } from './errors';
+import { DriveAbortedError, DriveApiError, DriveAuthError, DriveQuotaError } from './errors';
 
 /** Reasons that mean "slow down and retry". */
 const RATE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'backendError', 'internalError']);
-/** Reasons that will not clear by retrying today: stop the user's run. */
-export const QUOTA_STOP_REASONS = new Set(['downloadQuotaExceeded', 'dailyLimitExceeded', 'quotaExceeded', 'uploadLimitExceeded', 'storageQuotaExceeded', 'sharingRateLimitExceeded']);
+/**
+ * Reasons that will not clear by retrying today: stop the user's run. downloadQuotaExceeded is not
+ * among them: Google counts it per file ("The download quota for this file has been exceeded"), so
+ * that file fails (retried next run) and the user's other files go on.
+ */
+export const QUOTA_STOP_REASONS = new Set(['dailyLimitExceeded', 'quotaExceeded', 'uploadLimitExceeded', 'storageQuotaExceeded', 'sharingRateLimitExceeded']);
 
 /**
  * 403 reasons that mean this file cannot be stored as it is (recorded as `unavailable`, not retried);
@@ -29,6 +33,9 @@ export interface BackoffOptions {
   /** Random source in [0,1) (tests). */
   random?: () => number;
 }
+
+/** OAuth token-endpoint errors that refuse the service account or client itself, not one user. */
+const CLIENT_REFUSED = new Set(['invalid_client', 'unauthorized_client']);
 
 interface GaxiosLike {
   status?: number;
@@ -76,6 +83,10 @@ export function classifyError(err: unknown, what: string): DriveApiError {
   }
   const full = `${what}: ${status ?? 'network'} ${reason ?? ''} ${message}`.replace(/\s+/g, ' ').trim();
   if (reason && QUOTA_STOP_REASONS.has(reason)) return new DriveQuotaError(full, status, reason, { cause: err });
+  // invalid_grant "Invalid JWT ..." means Google cannot verify our signature: the key, not the user.
+  if (reason && (CLIENT_REFUSED.has(reason) || (reason === 'invalid_grant' && /invalid jwt/i.test(message)))) return new DriveAuthError(full, status, reason, { cause: err });
+  // A key that cannot sign fails inside OpenSSL before any request: no retry will fix it.
+  if (status === undefined && typeof e.code === 'string' && e.code.startsWith('ERR_OSSL')) return new DriveAuthError(full, undefined, e.code, { cause: err });
   const retryAfterMs = parseRetryAfter(header(e.response?.headers, 'retry-after'));
   if (status === undefined) {
     // No HTTP status: a network failure, a dropped stream or our own timeout.

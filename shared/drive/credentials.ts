@@ -4,6 +4,7 @@
  * file, from env XREGION_DRIVE_CREDENTIALS (where ECS injects the Secrets Manager secret), or an
  * object. Key material is never logged or put into error messages.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Gaxios } from 'gaxios';
 import { google } from 'googleapis';
@@ -45,6 +46,7 @@ export function parseDriveCredentials(raw: unknown, source: string): DriveCreden
     if (typeof o.client_email !== 'string' || typeof o.private_key !== 'string') {
       throw new DriveCredentialsError(`${source}: a service_account key needs client_email and private_key`);
     }
+    checkPrivateKey(o.private_key, source);
     return o as unknown as ServiceAccountCredentials;
   }
   if (o.type === 'authorized_user') {
@@ -54,6 +56,20 @@ export function parseDriveCredentials(raw: unknown, source: string): DriveCreden
     return o as unknown as AuthorizedUserCredentials;
   }
   throw new DriveCredentialsError(`${source}: unknown credentials type ${JSON.stringify(String(o.type ?? ''))} (service_account or authorized_user)`);
+}
+
+/**
+ * A key that cannot be parsed would otherwise fail inside every token request, looking like a
+ * network error to the retry loop (about 30 s of backoff per user): refuse it once, up front.
+ */
+function checkPrivateKey(pem: string, source: string): void {
+  try {
+    createPrivateKey(pem);
+  } catch (err) {
+    // OpenSSL's message names the decoder step, never the key bytes; it is safe to pass on.
+    const why = (err as { code?: string }).code ?? 'unreadable';
+    throw new DriveCredentialsError(`${source}: private_key is not a valid private key (${why}); download a new JSON key for the service account`);
+  }
 }
 
 /** Loads credentials from a key file, or else from env XREGION_DRIVE_CREDENTIALS. */

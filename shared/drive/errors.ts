@@ -27,7 +27,20 @@ export class DriveQuotaError extends DriveApiError {
   }
 }
 
-/** Credentials are missing or malformed (the message never contains key material). */
+/**
+ * Google refused the credentials themselves (invalid_client, unauthorized_client, a JWT it cannot
+ * verify) or they cannot sign at all: every subject would fail the same way, so the run stops once
+ * instead of retrying per user. A refusal of one impersonated user (invalid_grant for a suspended or
+ * unknown account) is a plain DriveApiError: that subject ends in error, the others go on.
+ */
+export class DriveAuthError extends DriveApiError {
+  constructor(message: string, status: number | undefined, reason: string | undefined, options?: { cause?: unknown }) {
+    super(message, status, reason, false, undefined, options);
+    this.name = 'DriveAuthError';
+  }
+}
+
+/** Credentials are missing, malformed or refused (the message never contains key material). */
 export class DriveCredentialsError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

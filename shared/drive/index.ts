@@ -15,6 +15,6 @@ export { STATE_ROOT, UserState, type IndexEntry, type StateDoc } from './UserSta
 export { buildKey, escapeName, withIdSuffix, encodeMetadataValue, decodeMetadataValue, matchesPattern } from './paths';
 export { withBackoff, backoffDelay, classifyError, parseRetryAfter, type BackoffOptions } from './backoff';
 export { Pacer } from './Pacer';
-export { RunLease, DriveRunLockedError, runLeaseKey, type LeaseDoc, type RunLeaseOptions } from './RunLease';
+export { RunLease, DriveRunLockedError, runLeaseKey, pidRunning, DEFAULT_LEASE_TTL_MS, type LeaseDoc, type RunLeaseOptions } from './RunLease';
 export * from './mimeTypes';
 export * from './errors';

@@ -83,6 +83,8 @@ export interface DriveRunReport {
   subjects: SubjectReport[];
   /** Users not backed up (suspended, disabled) with the reason. */
   skippedUsers: { email: string; reason: string }[];
+  /** What the run did that an operator should know (a lease taken over from a killed run, ...). */
+  notices?: string[];
   /** Where the run record was written ('' in dry runs or when it could not be written). */
   recordKey: string;
   /** Why the run record could not be written. */
@@ -109,6 +111,7 @@ export function formatRunReport(r: DriveRunReport): string {
     line(widths.map((w) => '-'.repeat(w))),
     line(rows[rows.length - 1]),
   ];
+  for (const n of r.notices ?? []) out.push(n);
   for (const u of r.skippedUsers) out.push(`skipped ${u.email}: ${u.reason}`);
   for (const u of r.subjects) if (u.message) out.push(`${u.label}: ${u.status}: ${u.message}`);
   if (r.recordKey) out.push(`run record: ${r.recordKey}`);

@@ -9,7 +9,8 @@ import type { DriveSource } from '../config';
 import type { ServiceMetrics } from '../observability';
 import type { ObjectStore } from '../storage/port';
 import type { BackoffOptions } from './backoff';
-import { AuthFactory, type DriveCredentials } from './credentials';
+import { AuthFactory, parseDriveCredentials, type DriveCredentials } from './credentials';
+import { DriveAuthError, DriveCredentialsError } from './errors';
 import { DriveApi, type DriveApiOptions } from './DriveApi';
 import { Pacer } from './Pacer';
 import { RunLease } from './RunLease';
@@ -47,7 +48,7 @@ export interface DriveIngestOptions {
   now?: Date;
   /** Called once per Drive HTTP request. */
   onRequest?: (what: string) => void;
-  /** How long the source's run lease lasts without renewal (default 15 min; see RunLease). */
+  /** How long the source's run lease lasts without renewal (default 2 min, renewed every 30 s; see RunLease). */
   leaseTtlMs?: number;
 }
 
@@ -105,6 +106,8 @@ async function subjects(o: DriveIngestOptions, auth: AuthFactory, api: (subject:
  * this one throws DriveRunLockedError before changing anything.
  */
 export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunReport> {
+  // A malformed key is refused here, once, before the lease or any request (not retried per user).
+  parseDriveCredentials(o.credentials, 'Drive credentials');
   const started = o.now ?? new Date();
   const runId = newRunId(started);
   // The run stops when the caller aborts or when its lease is lost to another run.
@@ -114,14 +117,23 @@ export async function runDriveIngest(o: DriveIngestOptions): Promise<DriveRunRep
   else o.signal?.addEventListener('abort', forward, { once: true });
   const lease = o.dryRun ? undefined : await RunLease.acquire(o.store, o.source.target.bucket, o.source.name, runId, { ttlMs: o.leaseTtlMs, onLost: (err) => stop.abort(err) });
   try {
-    return await runWithLease({ ...o, signal: stop.signal }, started, runId);
+    const report = await runWithLease({ ...o, signal: stop.signal }, started, runId, lease?.notice ? [lease.notice] : []);
+    return report;
+  } catch (err) {
+    throw credentialsRefused(err) ?? err;
   } finally {
     o.signal?.removeEventListener('abort', forward);
     await lease?.release().catch(() => undefined); // if this fails, the lease just expires after its ttl
   }
 }
 
-async function runWithLease(o: DriveIngestOptions, started: Date, runId: string): Promise<DriveRunReport> {
+/** A refusal of the credentials themselves, as the one error of the run. */
+function credentialsRefused(err: unknown): DriveCredentialsError | undefined {
+  if (!(err instanceof DriveAuthError)) return undefined;
+  return new DriveCredentialsError(`Google refused the Drive credentials (${err.message}); no subject can be backed up: check the key and its domain-wide delegation`, { cause: err });
+}
+
+async function runWithLease(o: DriveIngestOptions, started: Date, runId: string, notices: string[]): Promise<DriveRunReport> {
   const auth = new AuthFactory(o.credentials, o.rootUrl);
   const overall = new Pacer(o.ratePerSecond ?? 200);
   const userPacers = new Map<string, Pacer>();
@@ -135,34 +147,47 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string)
   };
   const api = (subject: string, b = backoff) => new DriveApi(auth.forSubject(subject), apiOpts(subject, b));
   const { list, skipped } = await subjects(o, auth, (subj) => api(subj, discoveryBackoff));
+  // Stops every subject at once when the credentials are refused (or the caller aborts).
+  const halt = new AbortController();
+  if (o.signal?.aborted) halt.abort();
+  else o.signal?.addEventListener('abort', () => halt.abort(), { once: true });
   const limit = pLimit(o.source.concurrency);
   const uploadLimit = pLimit(o.source.concurrency);
   const ctx = {
-    source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, uploadLimit, signal: o.signal,
+    source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, uploadLimit, signal: halt.signal,
     transfer: o.transfer ?? {}, backoff, stateFlushEvery: o.stateFlushEvery, onProgress: o.onProgress,
   };
   const reports: SubjectReport[] = new Array(list.length);
   const userLimit = pLimit(o.userConcurrency ?? 2);
+  // Credentials refused for one subject are refused for all: stop the others and fail the run once.
+  let refused: Error | undefined;
   await Promise.all(
     list.map((subj, i) =>
       userLimit(async () => {
+        if (refused) return;
         const ov = o.source.user_overrides[subj.email];
         const isUser = !subj.driveId;
         const rules = {
           exclude: isUser && ov?.exclude_patterns !== undefined ? ov.exclude_patterns : o.source.exclude_patterns,
           maxBytes: (isUser && ov?.max_file_size_mb !== undefined ? ov.max_file_size_mb : o.source.max_file_size_mb) * 1024 * 1024,
         };
-        reports[i] = await new UserIngest(ctx, subj, (b) => api(subj.email, b), rules).run();
+        const ingest = new UserIngest(ctx, subj, (b) => api(subj.email, b), rules);
+        reports[i] = await ingest.run();
+        if (ingest.failure instanceof DriveAuthError && !refused) {
+          refused = ingest.failure;
+          halt.abort();
+        }
       }),
     ),
   );
+  if (refused) throw refused;
   const stats = emptyStats();
   for (const r of reports) addStats(stats, r.stats);
   stats.retries += discoveryRetries;
   const finished = new Date();
   const report: DriveRunReport = {
     runId, source: o.source.name, startedAt: started.toISOString(), finishedAt: finished.toISOString(),
-    durationMs: finished.getTime() - started.getTime(), dryRun: !!o.dryRun, stats, subjects: reports, skippedUsers: skipped, recordKey: '',
+    durationMs: finished.getTime() - started.getTime(), dryRun: !!o.dryRun, stats, subjects: reports, skippedUsers: skipped, notices, recordKey: '',
   };
   if (!o.dryRun) {
     const key = `${RUNS_ROOT}${o.source.name}/${runId}.json`;

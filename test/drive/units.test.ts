@@ -90,7 +90,10 @@ describe('Module: backoff', () => {
       expect(classifyError(gaxios(403, 'userRateLimitExceeded', { 'retry-after': '2' }), 'x')).toMatchObject({ retryable: true, retryAfterMs: 2000 });
       expect(classifyError(gaxios(429, 'rateLimitExceeded'), 'x').retryable).toBe(true);
       expect(classifyError(gaxios(503, 'backendError'), 'x').retryable).toBe(true);
-      expect(classifyError(gaxios(403, 'downloadQuotaExceeded'), 'x')).toBeInstanceOf(DriveQuotaError);
+      expect(classifyError(gaxios(403, 'dailyLimitExceeded'), 'x')).toBeInstanceOf(DriveQuotaError);
+      // Per file: that file fails, the user goes on
+      expect(classifyError(gaxios(403, 'downloadQuotaExceeded'), 'x')).not.toBeInstanceOf(DriveQuotaError);
+      expect(classifyError(gaxios(403, 'downloadQuotaExceeded'), 'x').retryable).toBe(false);
       expect(classifyError(gaxios(403, 'cannotDownloadFile'), 'x').retryable).toBe(false);
       expect(classifyError(gaxios(404, 'notFound'), 'x').retryable).toBe(false);
       expect(classifyError(Object.assign(new Error('terminated'), { name: 'TypeError' }), 'x').retryable).toBe(true);
