@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, validateMemberName, type Manifest, type ManifestObject } from '../../shared/archive';
+import { ArchiveCorruptError, ArchiveReader, OBJECTS_PREFIX, readArchiveStream, validateMemberName, type ArchiveEntry, type Manifest, type ManifestObject, type SeekTable } from '../../shared/archive';
 import { catalogKey, catalogRows, toJsonl } from '../../shared/catalog';
 import type { Destination, ReplicationRule } from '../../shared/config';
 import { headIfExists } from '../../shared/storage/jsonObject';
@@ -136,16 +136,30 @@ async function alreadyPresent(store: ObjectStore, manifest: Manifest, normal: re
   return present;
 }
 
+/** The archive being routed, as readIndex found it. */
+interface StagedArchive {
+  deps: RouteDeps;
+  key: string;
+  versionId: string | undefined;
+  manifest: Manifest;
+  seekTable: SeekTable;
+}
+
+/** Every member of the staged archive, verified against the manifest; frames decoded in parallel (the seek table given). */
+async function readWhole(a: StagedArchive): Promise<AsyncIterable<ArchiveEntry>> {
+  const { body } = await a.deps.staging.get(a.deps.stagingBucket, a.key, { versionId: a.versionId });
+  return readArchiveStream(body, { manifest: a.manifest, archiveName: a.manifest.archive, seekTable: a.seekTable });
+}
+
 /**
  * The one pass over the archive: every member verified against the manifest; those some normal
  * destination lacks are kept in `spool` for commit. Resolves only when the whole archive verified.
  */
-async function verifyAndSpool(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, needed: (o: ManifestObject) => boolean, spool: MemberSpool): Promise<ManifestObject[]> {
+async function verifyAndSpool(a: StagedArchive, needed: (o: ManifestObject) => boolean, spool: MemberSpool): Promise<ManifestObject[]> {
   const deferred: ManifestObject[] = [];
-  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
-  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+  for await (const entry of await readWhole(a)) {
     const o = entry.expected;
-    if (!o) throw new ArchiveCorruptError({ archive: archiveKey, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
+    if (!o) throw new ArchiveCorruptError({ archive: a.key, member: entry.name, check: 'manifest' }, 'member is not in the manifest');
     if (needed(o) && spool.fits(o.size)) await spool.add(o, entry.body);
     else {
       if (needed(o)) deferred.push(o);
@@ -177,17 +191,16 @@ async function streamMember(store: ObjectStore, targets: readonly Destination[],
  * first, each of these streams to its destinations (each put still commits only if its sha256
  * matches); `counted` tallies each write.
  */
-async function streamDeferred(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, deferred: ManifestObject[], targetsOf: (o: ManifestObject) => Destination[], counted: (d: Destination, o: ManifestObject) => void): Promise<void> {
+async function streamDeferred(a: StagedArchive, deferred: ManifestObject[], targetsOf: (o: ManifestObject) => Destination[], counted: (d: Destination, o: ManifestObject) => void): Promise<void> {
   const wanted = new Set(deferred);
-  const { body } = await deps.staging.get(deps.stagingBucket, archiveKey, { versionId });
-  for await (const entry of readArchiveStream(body, { manifest, archiveName: manifest.archive })) {
+  for await (const entry of await readWhole(a)) {
     const o = entry.expected;
     if (!o || !wanted.has(o)) {
       await pipeline(entry.body, devNull());
       continue;
     }
     const targets = targetsOf(o);
-    await streamMember(deps.destinations, targets, o, entry.body);
+    await streamMember(a.deps.destinations, targets, o, entry.body);
     for (const d of targets) counted(d, o);
   }
 }
@@ -196,8 +209,9 @@ async function streamDeferred(deps: RouteDeps, archiveKey: string, versionId: st
  * Delivers a verified archive's objects to the normal destinations that lack them: the spooled
  * ones first (PUT_CONCURRENCY at a time), then the deferred ones by a second pass; one result per destination.
  */
-async function commitToNormal(deps: RouteDeps, archiveKey: string, versionId: string | undefined, manifest: Manifest, normal: readonly Destination[], present: Set<string>, spool: MemberSpool, deferred: ManifestObject[]): Promise<DestinationResult[]> {
-  const store = deps.destinations;
+async function commitToNormal(a: StagedArchive, normal: readonly Destination[], present: Set<string>, spool: MemberSpool, deferred: ManifestObject[]): Promise<DestinationResult[]> {
+  const { manifest } = a;
+  const store = a.deps.destinations;
   const results = new Map(normal.map((d) => [d.bucket, { bucket: d.bucket, mode: 'normal' as const, objectsWritten: 0, objectsUnchanged: manifest.objects.length, bytesWritten: 0 }]));
   const targetsOf = (o: ManifestObject) => normal.filter((d) => !present.has(`${d.bucket}\u0000${o.key}`));
   const counted = (d: Destination, o: ManifestObject) => {
@@ -220,7 +234,7 @@ async function commitToNormal(deps: RouteDeps, archiveKey: string, versionId: st
   );
   const failed = puts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
   if (failed) throw failed.reason;
-  if (deferred.length) await streamDeferred(deps, archiveKey, versionId, manifest, deferred, targetsOf, counted);
+  if (deferred.length) await streamDeferred(a, deferred, targetsOf, counted);
   return [...results.values()];
 }
 
@@ -267,7 +281,7 @@ async function deliverBackups(rule: ReplicationRule, archiveKey: string, version
 /** Routes one archive to the rule's destinations given; throws ArchiveCorruptError/UnsafeMemberNameError for quarantine, anything else for retry. */
 export async function routeArchive(rule: ReplicationRule, archiveKey: string, versionId: string | undefined, deps: RouteDeps): Promise<RouteResult> {
   const reader = new ArchiveReader(new S3RangeReader(deps.staging, deps.stagingBucket, archiveKey, { versionId }));
-  const { manifest } = await reader.readIndex();
+  const { manifest, seekTable } = await reader.readIndex();
   checkManifest(manifest, rule, archiveKey);
 
   const normal = rule.destinations.filter((d) => !d.backup);
@@ -276,8 +290,9 @@ export async function routeArchive(rule: ReplicationRule, archiveKey: string, ve
   const spool = new MemberSpool(deps.spoolDir ?? join(tmpdir(), 'xregion-router-spool'), { fileLimit: deps.spoolLimitBytes });
   const destinations: DestinationResult[] = [];
   try {
-    const deferred = await verifyAndSpool(deps, archiveKey, versionId, manifest, (o) => normal.some((d) => !present.has(`${d.bucket}\u0000${o.key}`)), spool);
-    for (const r of normal.length ? await commitToNormal(deps, archiveKey, versionId, manifest, normal, present, spool, deferred) : []) {
+    const staged: StagedArchive = { deps, key: archiveKey, versionId, manifest, seekTable };
+    const deferred = await verifyAndSpool(staged, (o) => normal.some((d) => !present.has(`${d.bucket}\u0000${o.key}`)), spool);
+    for (const r of normal.length ? await commitToNormal(staged, normal, present, spool, deferred) : []) {
       await deps.onDelivered?.(r);
       destinations.push(r);
     }
