@@ -30,6 +30,8 @@ const ZEROS = Buffer.alloc(2 * BLOCK);
  */
 const MANIFEST_FRAME_BYTES = 128 * 1024;
 const ASYNC_READ_BYTES = 256 * 1024;
+/** One byte read past a file's declared end (must read nothing); shared, not allocated per member. */
+const EOF_PROBE = Buffer.alloc(1);
 
 function readAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
@@ -191,7 +193,8 @@ export class ArchiveWriter {
       validateMemberName(name);
       if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw new RangeError(`member ${meta.key}: bad size ${meta.size}`);
       const hash = memberHash(meta.relativeKey);
-      await this.checkUnique(meta, hash);
+      const seen = this.remember(meta, hash);
+      if (seen) await this.refuseDuplicate(meta, seen);
       const lastModified = meta.lastModified === undefined ? undefined : new Date(meta.lastModified);
       const mtime = (lastModified ?? this.created).getTime() / 1000;
       const headerOffset = this.position;
@@ -347,18 +350,23 @@ export class ArchiveWriter {
     if (this.spool.bytes > MAX_MANIFEST_BYTES) throw new ArchiveWriterStateError(`manifest.json would exceed the ${MAX_MANIFEST_BYTES} bytes readers accept: split the batch`);
   }
 
+  /** Records the member's hashes; says which were seen before (undefined: neither, the usual case, with no await). */
+  private remember(meta: MemberInput, relativeHash: Buffer): { relative: boolean; key: boolean } | undefined {
+    // `archive create` names members by their relative keys: one hash serves both sets.
+    const keyHash = meta.key === meta.relativeKey ? relativeHash : memberHash(meta.key);
+    const relative = !this.relativeKeyHashes.add(relativeHash);
+    const key = !this.keyHashes.add(keyHash);
+    return relative || key ? { relative, key } : undefined;
+  }
+
   /**
    * DuplicateMemberError for a key or relative key already added. Only 64-bit hashes are kept, so
    * a hash seen before is confirmed against the real records (a real duplicate, or a collision).
    */
-  private async checkUnique(meta: MemberInput, relativeHash: Buffer): Promise<void> {
-    const keyHash = createHash('sha256').update(meta.key, 'utf8').digest();
-    const newRelative = this.relativeKeyHashes.add(relativeHash);
-    const newKey = this.keyHashes.add(keyHash);
-    if (newRelative && newKey) return;
+  private async refuseDuplicate(meta: MemberInput, seen: { relative: boolean; key: boolean }): Promise<void> {
     const all = [...(await this.spool.records<ManifestObject>()), ...this.pendingEntries.slice(this.pendingHead).map((p) => p.entry)];
-    if (!newRelative && all.some((o) => o.relative_key === meta.relativeKey)) throw new DuplicateMemberError(this.opts.archiveName, 'relative_key', meta.relativeKey);
-    if (!newKey && all.some((o) => o.key === meta.key)) throw new DuplicateMemberError(this.opts.archiveName, 'key', meta.key);
+    if (seen.relative && all.some((o) => o.relative_key === meta.relativeKey)) throw new DuplicateMemberError(this.opts.archiveName, 'relative_key', meta.relativeKey);
+    if (seen.key && all.some((o) => o.key === meta.key)) throw new DuplicateMemberError(this.opts.archiveName, 'key', meta.key);
   }
 
   /** Stops the workers and destroys the output after a failure; the archive is unusable. */
@@ -418,7 +426,7 @@ export class ArchiveWriter {
       n += got;
       if (this.frameLen >= this.maxFrame) await this.closeFrame();
     }
-    if (n === meta.size && readSync(fd, Buffer.alloc(1), 0, 1, n) > 0) throw new MemberSizeMismatchError(meta.key, meta.size, n + 1);
+    if (n === meta.size && readSync(fd, EOF_PROBE, 0, 1, n) > 0) throw new MemberSizeMismatchError(meta.key, meta.size, n + 1);
     return n;
   }
 
