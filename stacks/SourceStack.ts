@@ -14,13 +14,15 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct } from 'constructs';
 import { type Config } from '../shared/config';
 import { BATCH_RECORDS_PREFIX, RECORDS_PREFIX, regionPlan, stagingPrefix, type CompressorPlan, type RegionPlan, type ReplicationPlan, type Topology } from '../shared/topology';
-import { accessLogBucket, secureBucketProps } from './constructs/buckets';
+import { applyStackAspects } from './aspects';
+import { accessLogBucket, accessLogsByBucketPolicy, secureBucketProps } from './constructs/buckets';
 import { DriveIngestSchedule } from './constructs/DriveIngestSchedule';
 import { insights, Monitoring } from './constructs/Monitoring';
 import { QueueService } from './constructs/QueueService';
 import { QueueWithDlq } from './constructs/QueueWithDlq';
 import { ServicePlatform, tokenAvailabilityZones } from './constructs/ServicePlatform';
-import { StagingBucket, type StagingReplication } from './constructs/StagingBucket';
+import { OutboxAgeCheck } from './constructs/OutboxAgeCheck';
+import { replicationRuleId, StagingBucket, type StagingReplication } from './constructs/StagingBucket';
 import { DEFAULTS } from './defaults';
 import { bucketArn, KMS_ENCRYPT_DECRYPT, kmsStatement, objectsArn, S3_READ_ACTIONS, S3_WRITE_ACTIONS, s3ViaService } from './iam';
 import { kmsAliasArn, outboxKeyAlias, sourceStackName, stagingKeyAlias } from './names';
@@ -64,6 +66,8 @@ export class SourceStack extends Stack {
   readonly queues: QueueWithDlq[] = [];
   readonly driveIngests: DriveIngestSchedule[] = [];
   readonly monitoring: Monitoring;
+  /** The hourly check for outbox archives not replicated in time (where the outbox replicates). */
+  readonly outboxAgeCheck?: OutboxAgeCheck;
 
   constructor(scope: Construct, props: SourceStackProps) {
     const { config, account, region } = props;
@@ -72,6 +76,9 @@ export class SourceStack extends Stack {
       env: { account, region },
       description: `xregion ${config.stack_name}: source region ${region} (compressor, outbound staging, replication)`,
     });
+    // Before any child: the access-log flag is read from the context when buckets are created.
+    accessLogsByBucketPolicy(this);
+    applyStackAspects(this);
     const name = config.stack_name;
     const plan = regionPlan(topologyOf(props), region);
     this.plan = plan;
@@ -94,7 +101,15 @@ export class SourceStack extends Stack {
           { id: 'expire-batch-records', prefix: BATCH_RECORDS_PREFIX, after: DEFAULTS.batchRecordExpiration },
         ],
       });
-      this.outbox.addReplication(stagingReplications(plan, account, name));
+      const replications = stagingReplications(plan, account, name);
+      this.outbox.addReplication(replications);
+      this.monitoring.alarmOnReplicationFailures(plan.outbox, replications.map((r) => ({ ruleId: replicationRuleId(r), destinationBucket: r.destinationBucket })));
+      if (replications.length > 0) {
+        this.outboxAgeCheck = new OutboxAgeCheck(this, 'OutboxAgeCheck', { outboxBucket: plan.outbox, archivePrefixes: [...new Set(replications.map((r) => r.prefix))] });
+        const after = DEFAULTS.outboxUnreplicatedAfter.toHumanString();
+        this.monitoring.alarmOn('OutboxUnreplicated', this.outboxAgeCheck.unreplicated, 1, `s3://${plan.outbox}: an archive older than ${after} is not replicated to every target region (see the outbox-age check's log for its key); the outbox expires archives after ${DEFAULTS.outboxExpiration.toHumanString()}`);
+        this.monitoring.alarmOn('OutboxCheckErrors', this.outboxAgeCheck.function.metricErrors({ period: DEFAULTS.outboxCheckInterval, statistic: 'Sum' }), 1, `the outbox-age check of s3://${plan.outbox} failed: unreplicated archives would go unnoticed`);
+      }
     }
 
     const sourceBuckets = this.sourceBuckets(config, plan, accessLogs);

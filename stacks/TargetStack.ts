@@ -15,7 +15,8 @@ import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type Config, type Destination } from '../shared/config';
 import { DELIVERY_RECORDS_PREFIX, QUARANTINE_PREFIX, regionPlan, type DeliveryPath, type RouterPlan, type Topology } from '../shared/topology';
-import { accessLogBucket, secureBucketProps } from './constructs/buckets';
+import { applyStackAspects } from './aspects';
+import { accessLogBucket, accessLogsByBucketPolicy, secureBucketProps } from './constructs/buckets';
 import { Catalog } from './constructs/Catalog';
 import { insights, Monitoring } from './constructs/Monitoring';
 import { QueueService } from './constructs/QueueService';
@@ -58,6 +59,9 @@ export class TargetStack extends Stack {
       env: { account, region },
       description: `xregion ${config.stack_name}: target region ${region} (inbound staging, router, destinations, catalog)`,
     });
+    // Before any child: the access-log flag is read from the context when buckets are created.
+    accessLogsByBucketPolicy(this);
+    applyStackAspects(this);
     const name = config.stack_name;
     const topology = topologyOf(props);
     const router = regionPlan(topology, region).router;

@@ -26,6 +26,13 @@ export const DEFAULTS = {
   logRetention: RetentionDays.ONE_MONTH,
   /** Alarm: oldest message older than this means the service is stuck or scaled to zero wrongly. */
   oldestMessageAlarm: Duration.hours(1),
+  /**
+   * An outbox archive not replicated this long after its upload is alarmed (the outbox-age check).
+   * S3 replicates most objects within 15 minutes (RTC's SLA) and large ones within hours.
+   */
+  outboxUnreplicatedAfter: Duration.hours(6),
+  /** How often the outbox-age check runs. */
+  outboxCheckInterval: Duration.hours(1),
   /** Outbound staging archives are replicated within minutes; kept this long for re-replication. */
   outboxExpiration: Duration.days(14),
   /**

@@ -89,6 +89,30 @@ export class Monitoring extends Construct {
     this.alarm(id, metric, threshold, description);
   }
 
+  /**
+   * Alarms when S3 reports a failed replication operation on one replication rule of a bucket.
+   * OperationsFailedReplication (AWS/S3, per source bucket, destination bucket and rule id) exists
+   * only with S3 Replication metrics on the rule, which the stacks enable on every rule, with or
+   * without RTC (metrics do not need RTC; S3 bills them as custom CloudWatch metrics).
+   */
+  alarmOnReplicationFailures(sourceBucket: string, rules: readonly { readonly ruleId: string; readonly destinationBucket: string }[]): void {
+    rules.forEach((r, i) => {
+      const metric = new cloudwatch.Metric({
+        namespace: 'AWS/S3',
+        metricName: 'OperationsFailedReplication',
+        dimensionsMap: { SourceBucket: sourceBucket, DestinationBucket: r.destinationBucket, RuleId: r.ruleId },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+      this.alarm(`ReplicationFailed${i}`, metric, 1, `S3 replication of s3://${sourceBucket} (rule "${r.ruleId}") to s3://${r.destinationBucket} failed for an archive: it will not be retried by S3 (re-replicate with S3 Batch Replication before the outbox expires it)`);
+    });
+  }
+
+  /** Alarms (to the topic) when `metric` reaches `threshold` in one period. */
+  alarmOn(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm {
+    return this.alarm(id, metric, threshold, description);
+  }
+
   /** Publishes to the topic when a task of the cluster fails to start or its container exits non-zero. */
   watchClusterTasks(cluster: ecs.ICluster): void {
     const rule = new events.Rule(this, 'TaskFailures', {

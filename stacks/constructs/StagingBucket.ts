@@ -44,6 +44,11 @@ export interface StagingReplication {
   readonly replicationTimeControl: boolean;
 }
 
+/** Id of the replication rule of one (prefix, region): also the RuleId dimension of its S3 replication metrics. */
+export function replicationRuleId(r: Pick<StagingReplication, 'destinationRegion' | 'prefix'>): string {
+  return `${r.destinationRegion} ${r.prefix}`.slice(0, 255);
+}
+
 export class StagingBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly key: kms.Key;
@@ -123,7 +128,7 @@ export class StagingBucket extends Construct {
     cfn.replicationConfiguration = {
       role: role.roleArn,
       rules: replications.map((r, i) => ({
-        id: `${r.destinationRegion} ${r.prefix}`.slice(0, 255),
+        id: replicationRuleId(r),
         priority: i,
         status: 'Enabled',
         filter: { prefix: r.prefix },
@@ -132,9 +137,11 @@ export class StagingBucket extends Construct {
         destination: {
           bucket: `arn:aws:s3:::${r.destinationBucket}`,
           encryptionConfiguration: { replicaKmsKeyId: r.replicaKeyArn },
+          // Replication metrics on every rule: without them S3 publishes no OperationsFailedReplication
+          // and a failed archive is silent (RTC is not needed for them; only its 15-minute threshold is).
           ...(r.replicationTimeControl
             ? { replicationTime: { status: 'Enabled', time: { minutes: 15 } }, metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } } }
-            : {}),
+            : { metrics: { status: 'Enabled' } }),
         },
       })),
     };
