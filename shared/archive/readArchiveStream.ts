@@ -10,13 +10,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ByteSource } from './ByteSource';
-import { decodeFrames, framesFromReader, framesFromStream } from './decodeFrames';
 import { decompressFrames, ZstdStreamError, type DecompressState } from './decompressFrames';
 import { ArchiveCorruptError, ArchiveError } from './errors';
 import { FrameLog } from './FrameLog';
-import { sharedFrameDecoderPool, type DecodedFrame, type FrameDecoderPool } from './FrameDecoderPool';
+import type { FrameDecoderPool } from './FrameDecoderPool';
+import { manifestMemberAt, parallelChunks, type FrameRef } from './parallelChunks';
 import type { RangeReader } from './RangeReader';
-import type { SeekFrame, SeekTable } from './seekTable';
+import type { SeekTable } from './seekTable';
 import { MAX_MANIFEST_BYTES } from './limits';
 import { looksLikeManifest, parseManifest, type Manifest, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, relativeKeyOf } from './memberName';
@@ -46,27 +46,6 @@ export interface ArchiveEntry {
    * past this entry without throwing (it verifies what the consumer left unread).
    */
   borrow?: () => { data: Buffer; release: () => void };
-}
-
-/** A decoded frame's shared buffer, counted: back to the pool once the reader and every borrower let go. */
-class FrameRef {
-  private refs = 1;
-  constructor(private readonly frame: DecodedFrame) {}
-
-  /** One more holder; the returned function lets go (once). */
-  retain(): () => void {
-    this.refs++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.drop();
-    };
-  }
-
-  drop(): void {
-    if (--this.refs === 0) this.frame.release();
-  }
 }
 
 /** The member whose header starts a frame's content (to name a member whose frame failed). */
@@ -199,7 +178,18 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
     const frames = new FrameLog();
     // sha256 of members wholly inside one frame, computed by the decoder workers, by data offset.
     const digestAt = new Map<number, string>();
-    const chunks = this.opts.seekTable ? this.parallelChunks(this.opts.seekTable, state, digestAt, (o) => memberAt(o) ?? culpritAt(o)) : decompressFrames(this.readable(), state, (f) => frames.record(f));
+    let currentFrame: FrameRef | undefined;
+    const chunks = this.opts.seekTable
+      ? parallelChunks('reader' in this.input ? this.input : { stream: this.input }, this.opts.seekTable, {
+          archive,
+          manifest: this.opts.manifest,
+          decoders: this.opts.decoders,
+          memberAt: (o) => memberAt(o) ?? culpritAt(o),
+          state,
+          digestAt,
+          onFrame: (f) => (currentFrame = f),
+        })
+      : decompressFrames(this.readable(), state, (f) => frames.record(f));
     let member: string | undefined;
     // Every member's uncompressed span, in order: names the member a bad seek-table entry covers.
     const spans: { name: string; start: number; end: number }[] = [];
@@ -216,7 +206,8 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
     };
     // Members whose bytes lie in the current frame: a zstd error is attributed to them.
     const recent: { name: string; end: number }[] = [];
-    const culpritAt = (offset: number): string | undefined => recent.find((m) => m.end > offset)?.name ?? this.expectedAt(offset) ?? member;
+    const expectedAt = manifestMemberAt(this.opts.manifest);
+    const culpritAt = (offset: number): string | undefined => recent.find((m) => m.end > offset)?.name ?? expectedAt(offset) ?? member;
     const guarded: AsyncIterator<Buffer> = {
       next: async () => {
         try {
@@ -335,7 +326,7 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
           body,
           ...(expected.has(key) && { expected: expected.get(key) }),
         };
-        const frame = this.currentFrame;
+        const frame = currentFrame;
         if (frame && h.size > 0 && src.peek(h.size)) {
           entry.borrow = () => {
             const data = src.peek(h.size);
@@ -368,70 +359,10 @@ export class ArchiveEntryStream implements AsyncIterable<ArchiveEntry> {
   }
 
   private readable(): Readable {
+    // Without the seek table the stream decodes sequentially, on this thread.
     if ('reader' in this.input) throw new ArchiveError('a RangeReader is read only with its seek table (readArchive)');
     return this.input;
   }
-
-  /** The manifest member (given up front) whose header, data or padding holds `offset`. */
-  private expectedAt(offset: number): string | undefined {
-    const objs = this.byOffset ??= [...(this.opts.manifest?.objects ?? [])].sort((a, b) => a.header_offset - b.header_offset);
-    let lo = 0;
-    let hi = objs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (objs[mid]!.header_offset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    const o = objs[lo];
-    return o && o.header_offset <= offset && offset < o.offset + o.size + padding(o.size) ? `objects/${o.relative_key}` : undefined;
-  }
-
-  private byOffset: ManifestObject[] | undefined;
-
-  /** The decompressed stream from frames decoded in parallel; digests of in-frame members go to `digestAt`. */
-  private async *parallelChunks(table: SeekTable, state: DecompressState, digestAt: Map<number, string>, memberAt: (offset: number) => string | undefined): AsyncGenerator<Buffer> {
-    const archive = this.opts.archiveName;
-    const pool = this.opts.decoders ?? sharedFrameDecoderPool();
-    const source = 'reader' in this.input ? framesFromReader(this.input.reader, table, pool, archive) : framesFromStream(this.input, table, pool, archive);
-    // Members sorted by data offset: each frame asks its worker for the digests of those wholly inside it.
-    const objs = this.opts.manifest ? [...this.opts.manifest.objects].sort((a, b) => a.offset - b.offset) : [];
-    let next = 0;
-    const ranges = new Map<number, number[]>();
-    const hashRanges = (index: number, f: SeekFrame): number[] => {
-      const end = f.decompressedOffset + f.decompressedSize;
-      const r: number[] = [];
-      while (next < objs.length && objs[next]!.offset < f.decompressedOffset) next++;
-      for (; next < objs.length && objs[next]!.offset + objs[next]!.size <= end; next++) {
-        const o = objs[next]!;
-        if (o.size > 0) r.push(o.offset - f.decompressedOffset, o.size);
-      }
-      if (r.length > 0) ranges.set(index, r);
-      return r;
-    };
-    let index = 0;
-    // The reader keeps the frame at hand and the one before (a header's view may outlive one frame boundary).
-    const held: FrameRef[] = [];
-    try {
-      for await (const f of decodeFrames(source, pool, { archive, memberAt, hashRanges })) {
-        const ref = new FrameRef(f);
-        held.push(ref);
-        if (held.length > 2) held.shift()!.drop();
-        this.currentFrame = ref;
-        const r = ranges.get(index);
-        ranges.delete(index);
-        if (r) f.digests.forEach((d, k) => d && digestAt.set(f.entry.decompressedOffset + r[2 * k]!, d));
-        state.frameStart = f.entry.decompressedOffset;
-        state.position = f.entry.decompressedOffset + f.entry.decompressedSize;
-        index++;
-        if (f.data.length > 0) yield f.data;
-      }
-    } finally {
-      this.currentFrame = undefined;
-      for (const h of held) h.drop();
-    }
-  }
-
-  private currentFrame: FrameRef | undefined;
 
   private plainEntry(h: { name: string; size: number; headerOffset: number; dataOffset: number }, body: Readable): ArchiveEntry {
     return { name: h.name, relativeKey: relativeKeyOf(h.name), size: h.size, headerOffset: h.headerOffset, offset: h.dataOffset, body };

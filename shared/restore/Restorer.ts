@@ -303,6 +303,19 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
       const outcomes: RestoreOutcome[] = [];
       const writes = new ConcurrentWrites(SMALL_FILE_WRITES, SMALL_FILE_BUFFER_BYTES);
       const pending = new Map(jobs.map((j) => [j.m.relative_key, j.job]));
+      let held: { key: string; job: Job; data: Buffer; release: () => void } | undefined;
+      const handOver = async (): Promise<void> => {
+        if (!held) return;
+        const { job, data, release } = held;
+        held = undefined;
+        await writes.add(job.file.size, async () => {
+          try {
+            outcomes.push(await each(job, data));
+          } finally {
+            release();
+          }
+        });
+      };
       try {
         const { body } = await store.get(r.bucket, r.key, r.versionId !== undefined ? { versionId: r.versionId } : {});
         const counter = new Transform({
@@ -312,12 +325,21 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
           },
         });
         pipeline(body, counter).catch(() => undefined);
-        for await (const entry of readArchiveStream(counter, { manifest, archiveName: reader.archiveName })) {
+        // With the seek table the frames decode on worker threads (which also hash the members
+        // inside them); a small member's bytes are then lent straight from its decoded frame.
+        for await (const entry of readArchiveStream(counter, { manifest, seekTable, archiveName: reader.archiveName })) {
+          await handOver();
           const job = pending.get(entry.relativeKey);
           if (!job) continue;
           pending.delete(entry.relativeKey);
           if (job.file.size > SMALL_FILE_BYTES) {
             outcomes.push(await each(job, entry.body));
+            continue;
+          }
+          if (entry.borrow) {
+            // Verified only once the stream moves past it: written at the next entry (handOver).
+            const b = entry.borrow();
+            held = { key: entry.relativeKey, job, data: b.data, release: b.release };
             continue;
           }
           // A small file is read whole (verified by the stream) and written while the stream
@@ -327,8 +349,15 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
             outcomes.push(await each(job, buffered));
           });
         }
+        await handOver();
       } catch {
-        // The member being read has its outcome already; the rest go through ranged reads.
+        // The member being read has its outcome already; the rest go through ranged reads, and
+        // so does a lent member the stream failed before vouching for.
+        if (held) {
+          pending.set(held.key, held.job);
+          held.release();
+          held = undefined;
+        }
       }
       await writes.settle();
       for (const job of pending.values()) outcomes.push(await each(job));

@@ -1,11 +1,11 @@
 /** Restores into a local folder: never outside it, never through a planted symlink, atomic rename. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, realpath, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rename, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { safeExtractPath, validateMemberName } from '../../archive';
+import { FileWriteError, safeExtractPath, sharedFileWriterPool, validateMemberName, type FileWriterPool } from '../../archive';
 import { RestoreError } from '../errors';
 import type { RestoreTarget, TargetFile, TargetState } from './port';
 
@@ -25,7 +25,10 @@ export class DirectoryTarget implements RestoreTarget {
   private readonly tmpTag = randomBytes(6).toString('hex');
   private tmpCount = 0;
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly writers: FileWriterPool = sharedFileWriterPool(),
+  ) {}
 
   private resolvePath(path: string): Promise<{ path: string; tmp: string }> {
     // Folders this target already checked (or created) need no second walk: a bulk restore of
@@ -71,8 +74,9 @@ export class DirectoryTarget implements RestoreTarget {
     const { path, tmp } = await this.resolvePath(file.path);
     try {
       if (Buffer.isBuffer(body)) {
-        this.verify(file, body.length, createHash('sha256').update(body).digest('hex'));
-        await writeFile(tmp, body, { flag: 'wx' });
+        if (body.length !== file.size) this.verify(file, body.length, createHash('sha256').update(body).digest('hex'));
+        await this.writeSmall(file, body, path, tmp);
+        return;
       } else {
         const hash = createHash('sha256');
         let size = 0;
@@ -93,6 +97,20 @@ export class DirectoryTarget implements RestoreTarget {
       await rename(tmp, path);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * A small file read whole: hashed, written, dated and renamed by a writer thread in one batched
+   * step (the main thread only queues it); nothing is written if its sha256 disagrees.
+   */
+  private async writeSmall(file: TargetFile, body: Buffer, path: string, tmp: string): Promise<void> {
+    const t = file.lastModified ? new Date(file.lastModified).getTime() / 1000 : NaN;
+    try {
+      await this.writers.write({ path, tmp, data: body, sha256: file.sha256, ...(Number.isFinite(t) && { mtime: t }) });
+    } catch (err) {
+      if (err instanceof FileWriteError && err.check === 'sha256') this.verify(file, body.length, err.got ?? '');
       throw err;
     }
   }
