@@ -60,6 +60,17 @@ export class InvalidKeyError extends StorageError {
   }
 }
 
+/**
+ * The adapter cannot honour an option (e.g. a versionId on a store without blob versions, a KMS
+ * key on Azure): refused rather than silently ignored. Permanent.
+ */
+export class UnsupportedOptionError extends StorageError {
+  constructor(bucket: string, key: string | undefined, readonly option: string, readonly reason: string) {
+    super(`${key === undefined ? bucket : `${bucket}/${key}`}: option "${option}" is not supported here (${reason})`, bucket, key, false);
+    this.name = 'UnsupportedOptionError';
+  }
+}
+
 /** A queue message body is not an S3 event notification. Permanent: dead-letter it. */
 export class MalformedEventError extends Error {
   constructor(readonly reason: string, readonly body: string, options?: { cause?: unknown }) {
