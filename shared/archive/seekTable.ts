@@ -28,7 +28,7 @@ export interface SeekFrame {
 /** The parsed seek table. */
 export interface SeekTable {
   frames: SeekFrame[];
-  /** Bytes of compressed frames (the archive size minus the seek-table frame). */
+  /** Bytes of compressed frames (the archive size minus tableSize). */
   compressedSize: number;
   decompressedSize: number;
   /**
