@@ -126,7 +126,7 @@ export class LocalQueue implements Queue {
       const m = this.owned(h);
       if (m) gone.push(m);
     }
-    this.remove(gone);
+    await this.remove(gone);
   }
 
   async approximateDepth(): Promise<number> {
@@ -172,7 +172,7 @@ export class LocalQueue implements Queue {
         this.messages.delete(m.id);
         if (m.receipt) this.byReceipt.delete(m.receipt);
         await this.dlq.enqueue([{ id: m.id, body: m.body, receiveCount: 0, sentAt: m.sentAt }]);
-        this.remove([m]);
+        await this.remove([m]);
         continue;
       }
       if (m.receipt) this.byReceipt.delete(m.receipt);
@@ -209,13 +209,13 @@ export class LocalQueue implements Queue {
     this.wake();
   }
 
-  private remove(ms: Entry[]): void {
+  private async remove(ms: Entry[]): Promise<void> {
     if (ms.length === 0) return;
     for (const m of ms) {
       this.messages.delete(m.id);
       if (m.receipt) this.byReceipt.delete(m.receipt);
     }
-    this.files?.deleted(ms, this.messages.size === 0);
+    await this.files?.deleted(ms, () => this.messages.size === 0);
   }
 
   private wake(): void {
