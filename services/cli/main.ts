@@ -26,12 +26,14 @@ const COMMANDS: Record<string, () => Register> = {
   archive: () => (require('./commands/archiveCommand') as typeof import('./commands/archiveCommand')).registerArchiveCommands,
   config: () => (require('./commands/configCommand') as typeof import('./commands/configCommand')).registerConfigCommands,
   ingest: () => (require('./commands/driveCommand') as typeof import('./commands/driveCommand')).registerDriveCommands,
+  drive: () => (require('./commands/driveStatusCommand') as typeof import('./commands/driveStatusCommand')).registerDriveStatusCommand,
   'sample-drive': () => (require('./commands/driveCommand') as typeof import('./commands/driveCommand')).registerDriveCommands,
   start: () => (require('./commands/startCommand') as typeof import('./commands/startCommand')).registerStartCommand,
   catalog: () => (require('./commands/catalogCommand') as typeof import('./commands/catalogCommand')).registerCatalogCommands,
   restore: () => (require('./commands/restoreCommand') as typeof import('./commands/restoreCommand')).registerRestoreCommands,
   verify: () => (require('./commands/verifyCommand') as typeof import('./commands/verifyCommand')).registerVerifyCommands,
   reconcile: () => (require('./commands/reconcileCommand') as typeof import('./commands/reconcileCommand')).registerReconcileCommand,
+  cost: () => (require('./commands/costCommand') as typeof import('./commands/costCommand')).registerCostCommand,
 };
 
 const program = new Command();

@@ -92,7 +92,7 @@ export class SampleDriveServer {
     const faults = this.faults.pick(method, `${path}${url.search}`, user);
     for (const f of faults) if (f.kind === 'slow') await sleep(f.delayMs ?? 1000);
     const fault = faults.find((f) => f.kind !== 'slow');
-    if (fault && fault.kind !== 'dropStream') throw faultError(fault);
+    if (fault && fault.kind !== 'dropStream' && fault.kind !== 'stallStream') throw faultError(fault);
     if (!user) throw new ApiError(401, 'authError', 'Request had invalid authentication credentials.', 'global', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
 
     const ctx: drive.RouteContext = { ws: this.ws, user, baseUrl: this.baseUrl, url, req, res, bodyFault: fault };
@@ -100,6 +100,8 @@ export class SampleDriveServer {
     if (method === 'GET' && path === '/drive/v3/files') { this.count('files.list'); return drive.listFiles(ctx); }
     if (method === 'GET' && (m = /^\/drive\/v3\/files\/([^/]+)$/.exec(path))) {
       this.count(url.searchParams.get('alt') === 'media' ? 'files.get(media)' : 'files.get');
+      // Resumed downloads, counted apart (not in `total`): tests check that a stall resumed by Range.
+      if (url.searchParams.get('alt') === 'media' && req.headers.range) this.stats['files.get(media) ranged'] = (this.stats['files.get(media) ranged'] ?? 0) + 1;
       return drive.getFile(ctx, decodeURIComponent(m[1]));
     }
     if (method === 'GET' && path === '/feeds/download/export') { this.count('export'); return drive.exportFile(ctx); }

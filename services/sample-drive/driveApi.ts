@@ -117,9 +117,10 @@ export function getFile(ctx: RouteContext, id: string): void {
   streamBody(ctx, ctx.ws.openContent(f, start, end), end - start + 1);
 }
 
-/** Pipes a body, or (dropStream fault) sends about half of it and destroys the socket. */
+/** Pipes a body, or sends about half of it and then destroys the socket (dropStream) or goes silent (stallStream). */
 function streamBody(ctx: RouteContext, body: NodeJS.ReadableStream, length: number): void {
-  if (!ctx.bodyFault || ctx.bodyFault.kind !== 'dropStream' || length < 2) {
+  const kind = ctx.bodyFault?.kind;
+  if ((kind !== 'dropStream' && kind !== 'stallStream') || length < 2) {
     body.pipe(ctx.res);
     return;
   }
@@ -132,7 +133,8 @@ function streamBody(ctx: RouteContext, body: NodeJS.ReadableStream, length: numb
     ctx.res.write(part);
     if (sent >= cut) {
       (body as unknown as { destroy(): void }).destroy();
-      setTimeout(() => ctx.res.socket?.destroy(), 5);
+      // A stall keeps the connection open with the response unfinished, as a hung proxy would.
+      if (kind === 'dropStream') setTimeout(() => ctx.res.socket?.destroy(), 5);
     }
   });
 }

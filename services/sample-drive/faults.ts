@@ -13,6 +13,8 @@ export type FaultKind =
   | 'serverError'
   /** Media/export bodies: send part of the body, then destroy the socket. */
   | 'dropStream'
+  /** Media/export bodies: send about half of the body, then nothing more (the socket stays open). */
+  | 'stallStream'
   /** 403 downloadQuotaExceeded (does not clear by retrying). */
   | 'downloadQuota'
   /** 403 dailyLimitExceeded. */

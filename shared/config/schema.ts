@@ -141,6 +141,12 @@ export const driveSourceSchema = z.strictObject({
   max_file_size_mb: z.number().int().min(0).default(10_240),
   /** Parallel file transfers per run. */
   concurrency: z.number().int().min(1).max(64).default(8),
+  /**
+   * Users (and shared drives) worked on at once; they share `concurrency`. Each user starts with a
+   * few sequential calls (token, root, start token, listings) during which its transfer slots idle,
+   * so a domain of many small users needs several at once (default chosen with bench:drive).
+   */
+  user_concurrency: z.number().int().min(1).max(64).default(8),
   schedule: z
     .string()
     .regex(/^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, {

@@ -17,6 +17,7 @@ import { FOLDER_MIME } from './mimeTypes';
 import { buildKey, encodeMetadataValue, MAX_METADATA_PATH, splitExt, withIdSuffix } from './paths';
 import { emptyStats, type DriveEvent, type SubjectReport } from './report';
 import { downloadBinary, downloadExport, type TransferOptions } from './transfer';
+import { writeSubjectStatus } from './statusRecord';
 import { STATE_ROOT, UserState, type IndexEntry } from './UserState';
 
 export interface Subject {
@@ -45,6 +46,8 @@ export interface IngestContext {
   backoff: BackoffOptions;
   /** Journal the index every N files (default 50). */
   stateFlushEvery?: number;
+  /** This run's local scratch folder (index logs); default one under the OS temp dir. */
+  scratchDir?: string;
   onProgress?: (subject: string, report: SubjectReport) => void;
 }
 
@@ -90,7 +93,7 @@ export class UserIngest {
     this.api = this.makeApi(backoff);
     try {
       if (this.ctx.signal?.aborted) throw new DriveAbortedError();
-      this.state = await UserState.load(this.ctx.store, this.ctx.source.target.bucket, this.base, this.subject.id, this.ctx.runId, this.ctx.stateFlushEvery);
+      this.state = await UserState.load(this.ctx.store, this.ctx.source.target.bucket, this.base, this.subject.id, this.ctx.runId, { flushEvery: this.ctx.stateFlushEvery, localDir: this.ctx.scratchDir });
       if (!this.ctx.dryRun) await this.state.save({ inProgress: this.ctx.runId });
       const rootId = this.subject.driveId ?? (await this.api.rootId());
       this.tree = new FolderTree(rootId, async (id) => {
@@ -131,6 +134,11 @@ export class UserIngest {
     r.files = this.state?.size ?? 0;
     r.bytes = r.stats.bytes;
     r.lastRun = new Date().toISOString();
+    if (this.state) {
+      // The status record sums the whole index, so it is written before the local index goes.
+      if (!this.ctx.dryRun) await writeSubjectStatus(this.ctx.store, this.ctx.source.target.bucket, this.base, { source: this.ctx.source.name, runId: this.ctx.runId }, r, this.state.summary()).catch(() => undefined);
+      this.state.close();
+    }
     return r;
   }
 
@@ -172,11 +180,11 @@ export class UserIngest {
     // fingerprint (from before this check) just records the current one.
     const [wasSelect, wasExports] = (this.state.doc.rules ?? '').split(':');
     const [select, exports] = this.rulesFingerprint().split(':');
-    const recheck = this.state.doc.rules === undefined ? [] : this.state.ruleAffectedIds({ excluded: wasSelect !== select, exports: wasExports !== exports });
-    const failed = new Set(this.state.failedIds());
-    for (const id of [...failed, ...recheck.filter((id) => !failed.has(id))]) {
+    const known = this.state.doc.rules !== undefined;
+    // One streamed pass over the index (not a list of every id: a 1M-file user's would not fit).
+    for await (const { id, failed } of this.state.recheck({ excluded: known && wasSelect !== select, exports: known && wasExports !== exports })) {
       try {
-        await this.schedule(await this.api.getFile(id), failed.has(id));
+        await this.schedule(await this.api.getFile(id), failed);
       } catch (err) {
         if (err instanceof DriveApiError && err.status === 404) await this.recordDeletion(id, 'removed', new Date().toISOString());
         else throw err;

@@ -2,22 +2,29 @@
  * Per-subject ingest state in the source bucket, under `_xregion/state/drive/{source}/{subject}/`:
  * - `state.json`: change token (committed only once every change before it is durable), the
  *   pending start token of an unfinished full listing, and the id of a run in progress;
- * - `index.jsonl`: fileId → key, md5/revision, sha256 (compacted at the end of each run);
+ * - `index.jsonl`: fileId → key, md5/revision, sha256, one `[id, entry]` line per file (rewritten
+ *   at the end of a run only when the run changed something);
  * - `journal/{runId}-{n}.jsonl`: index updates since, written every few files during a run, so a
  *   crash loses at most the last few entries — and those are recovered by checking the object's
- *   own metadata (see UserIngest), never by uploading again.
+ *   own metadata (see UserIngest), never by uploading again;
+ * - `status.json`: the subject's status record (see statusRecord.ts).
+ * While a run works, the index lives in an IndexStore (a log on local disk and a compact hash
+ * table), streamed in from index.jsonl and the journal and streamed back out by compaction.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { NoSuchObjectError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/port';
 import { DriveStateError, DriveStateTakenOverError } from './errors';
 import { readJsonObject, writeJsonObject } from '../storage/jsonObject';
+import { IndexStore, select, type IndexSummary } from './IndexStore';
 
 export interface IndexEntry {
   /** Object key ('' when nothing was stored). */
   key: string;
-  kind: 'binary' | 'export' | 'record' | 'unavailable' | 'excluded' | 'failed';
+  kind: 'binary' | 'export' | 'record' | 'unavailable' | 'excluded' | 'failed' | 'not_owned';
   md5?: string;
   /** headRevisionId (binary) or version (native) the stored copy came from. */
   rev?: string;
@@ -58,14 +65,21 @@ export interface StateDoc {
 
 export const STATE_ROOT = '_xregion/state/drive/';
 
+export interface UserStateOptions {
+  /** Journal the index every N changed files (default 50). */
+  flushEvery?: number;
+  /** Folder for the local index log (default a folder of the OS temp dir); removed by close(). */
+  localDir?: string;
+}
+
 export class UserState {
-  private readonly entries = new Map<string, IndexEntry>();
-  private readonly byPath = new Map<string, string>();
   private pending: [string, IndexEntry | null][] = [];
   private journals: string[] = [];
   private seq = 0;
   private lastFlush = Date.now();
   private flushing: Promise<void> = Promise.resolve();
+  /** Something this run recorded differs from index.jsonl (journal segments left by a crash count). */
+  private changed = false;
   /** The previous run did not finish (crash or abort). */
   crashed = false;
 
@@ -78,18 +92,26 @@ export class UserState {
     private stateEtag: string | undefined,
     private readonly runId: string,
     private readonly flushEvery: number,
+    private readonly index: IndexStore,
   ) {}
 
-  /** Reads state.json, the compacted index and every journal segment. */
-  static async load(store: ObjectStore, bucket: string, base: string, subject: string, runId: string, flushEvery = 50): Promise<UserState> {
+  /** Reads state.json, then streams the compacted index and every journal segment into a local IndexStore. */
+  static async load(store: ObjectStore, bucket: string, base: string, subject: string, runId: string, opts: UserStateOptions = {}): Promise<UserState> {
     const read = await readJsonObject(store, bucket, `${base}state.json`);
     const doc = (read?.value as StateDoc | undefined) ?? { version: 1, subject };
-    const s = new UserState(store, bucket, base, doc, read?.etag, runId, flushEvery);
-    s.crashed = !!doc.inProgress;
-    await s.readLines(`${base}index.jsonl`);
-    for await (const o of store.list(bucket, `${base}journal/`)) {
-      s.journals.push(o.key);
-      await s.readLines(o.key);
+    const index = IndexStore.open(opts.localDir ?? join(tmpdir(), 'xregion-drive', `${process.pid}-${runId}`));
+    const s = new UserState(store, bucket, base, doc, read?.etag, runId, opts.flushEvery ?? 50, index);
+    try {
+      s.crashed = !!doc.inProgress;
+      await s.readLines(`${base}index.jsonl`);
+      for await (const o of store.list(bucket, `${base}journal/`)) {
+        s.journals.push(o.key);
+        await s.readLines(o.key);
+      }
+      s.changed = s.journals.length > 0;
+    } catch (err) {
+      index.close();
+      throw err;
     }
     return s;
   }
@@ -104,47 +126,54 @@ export class UserState {
     }
     for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
-      const [id, entry] = JSON.parse(line) as [string, IndexEntry | null];
-      this.apply(id, entry);
+      let parsed: [string, IndexEntry | null];
+      try {
+        parsed = JSON.parse(line) as [string, IndexEntry | null];
+      } catch (err) {
+        throw new DriveStateError(`ingest state ${key} has a line that is not JSON: ${(err as Error).message}`, { cause: err });
+      }
+      // Re-serialized, so a line the old code wrote with other spacing still compares equal.
+      this.index.apply(parsed[0], parsed[1]);
     }
   }
 
-  private apply(id: string, entry: IndexEntry | null): void {
-    const prev = this.entries.get(id);
-    if (prev?.path && this.byPath.get(prev.path) === id) this.byPath.delete(prev.path);
-    if (entry) {
-      this.entries.set(id, entry);
-      if (entry.path && entry.key) this.byPath.set(entry.path, id);
-    } else this.entries.delete(id);
-  }
-
   get(id: string): IndexEntry | undefined {
-    return this.entries.get(id);
+    return this.index.get(id);
   }
 
   /** Which file holds a stored path (for duplicate-name suffixes). */
   ownerOfPath(path: string): string | undefined {
-    return this.byPath.get(path);
+    return this.index.ownerOfPath(path);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.index.size;
   }
 
-  /** Entries a change of rules can affect: excluded files (selection rules), exported ones (formats). */
-  ruleAffectedIds(which: { excluded: boolean; exports: boolean }): string[] {
-    const affected = (e: IndexEntry): boolean => (which.excluded && (e.kind === 'excluded' || e.excluded !== undefined)) || (which.exports && e.kind === 'export');
-    return [...this.entries].filter(([, e]) => !e.deleted && affected(e)).map(([id]) => id);
+  /** Counts over the index (files, bytes, unavailable, not owned, ...). */
+  summary(): IndexSummary {
+    return this.index.summary();
   }
 
-  /** Entries that failed last time (retried by the next run). */
-  failedIds(): string[] {
-    return [...this.entries].filter(([, e]) => e.kind === 'failed' || e.failed !== undefined).map(([id]) => id);
+  /** Bytes of memory the index's tables hold. */
+  get indexTableBytes(): number {
+    return this.index.tableBytes;
   }
 
-  /** Records an index change; journaled every `flushEvery` entries or 5 s. */
+  /**
+   * One pass over the index for the files the next run looks at again before its changes: those
+   * that failed (`failed: true`), and those a change of rules can affect — excluded files
+   * (selection rules) and exported ones (formats).
+   */
+  async *recheck(which: { excluded: boolean; exports: boolean }): AsyncGenerator<{ id: string; failed: boolean }> {
+    const want = (f: number): boolean => select.failed(f) || (which.excluded && select.excluded(f)) || (which.exports && select.exported(f));
+    for await (const [id, e] of this.index.scan(want)) yield { id, failed: e.kind === 'failed' || e.failed !== undefined };
+  }
+
+  /** Records an index change; journaled every `flushEvery` changes or 5 s. An unchanged entry writes nothing. */
   async set(id: string, entry: IndexEntry): Promise<void> {
-    this.apply(id, entry);
+    if (!this.index.apply(id, entry)) return;
+    this.changed = true;
     this.pending.push([id, entry]);
     if (this.pending.length >= this.flushEvery || Date.now() - this.lastFlush > 5000) await this.flush();
   }
@@ -188,8 +217,12 @@ export class UserState {
     this.doc = doc;
   }
 
-  /** Rewrites index.jsonl from memory and removes the journal segments it now contains. */
-  async compact(): Promise<void> {
+  /**
+   * Streams the index back into index.jsonl (one line per file) and removes the journal segments
+   * it now contains — only when this run changed something: an unchanged daily run of a 1M-file
+   * user writes nothing. Returns whether it wrote.
+   */
+  async compact(): Promise<boolean> {
     await this.flush();
     // Not over a run that took this subject over (its journal segments are not in this index).
     const key = `${this.base}state.json`;
@@ -198,19 +231,21 @@ export class UserState {
       throw err;
     });
     if (now?.etag !== this.stateEtag) throw new DriveStateTakenOverError(key);
-    const entries = this.entries;
-    const lines = (function* () {
-      for (const e of entries) yield `${JSON.stringify(e)}\n`;
-    })();
+    if (!this.changed) return false;
     try {
-      await this.store.put(this.bucket, `${this.base}index.jsonl`, Readable.from(lines), { contentType: 'application/x-ndjson' });
+      await this.store.put(this.bucket, `${this.base}index.jsonl`, Readable.from(this.index.lines()), { contentType: 'application/x-ndjson' });
     } catch (err) {
       throw new DriveStateError(`cannot write ingest index: ${(err as Error).message}`, { cause: err });
     }
     // Deleting after the index is written: a crash in between only re-applies segments.
     for (const key of this.journals) await this.store.delete(this.bucket, key);
     this.journals = [];
+    this.changed = false;
+    return true;
+  }
+
+  /** Removes the local index log (the bucket's state stays). */
+  close(): void {
+    this.index.close();
   }
 }
-
-

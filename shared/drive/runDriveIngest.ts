@@ -4,6 +4,7 @@
  * then write the run record under `_xregion/runs/` and emit the run's metrics.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import pLimit from 'p-limit';
 import type { DriveSource } from '../config';
 import type { ServiceMetrics } from '../observability';
@@ -18,6 +19,9 @@ import { escapeName } from './paths';
 import { addStats, emptyStats, type DriveRunReport, type SubjectReport } from './report';
 import type { TransferOptions } from './transfer';
 import { UserIngest, type Subject } from './UserIngest';
+import { openRunScratch } from './scratch';
+import { SpoolBudget } from './Spool';
+import { writeSkippedStatus } from './statusRecord';
 
 export const RUNS_ROOT = '_xregion/runs/drive/';
 
@@ -37,8 +41,10 @@ export interface DriveIngestOptions {
   ratePerSecond?: number;
   /** Per-user request rate (default 200/s). */
   userRatePerSecond?: number;
-  /** Subjects worked on at once (default 2); file transfers share `source.concurrency`. */
+  /** Subjects worked on at once (default `source.user_concurrency`); file transfers share `source.concurrency`. */
   userConcurrency?: number;
+  /** Bytes every spool of the run may hold at once, or the budget itself (default 8 GiB; see SpoolBudget). */
+  spoolBudget?: number | SpoolBudget;
   backoff?: Omit<BackoffOptions, 'signal'>;
   requestTimeoutMs?: number;
   downloadTimeoutMs?: number;
@@ -153,12 +159,15 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
   else o.signal?.addEventListener('abort', () => halt.abort(), { once: true });
   const limit = pLimit(o.source.concurrency);
   const uploadLimit = pLimit(o.source.concurrency);
+  // Local scratch (spools, index logs); what killed runs left there is swept first.
+  const scratch = await openRunScratch(o.transfer?.spoolDir ?? tmpdir(), runId);
+  const spoolBudget = o.spoolBudget instanceof SpoolBudget ? o.spoolBudget : new SpoolBudget(o.spoolBudget);
   const ctx = {
     source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, uploadLimit, signal: halt.signal,
-    transfer: o.transfer ?? {}, backoff, stateFlushEvery: o.stateFlushEvery, onProgress: o.onProgress,
+    transfer: { ...o.transfer, spoolDir: scratch.dir, spoolBudget }, scratchDir: scratch.dir, backoff, stateFlushEvery: o.stateFlushEvery, onProgress: o.onProgress,
   };
   const reports: SubjectReport[] = new Array(list.length);
-  const userLimit = pLimit(o.userConcurrency ?? 2);
+  const userLimit = pLimit(o.userConcurrency ?? o.source.user_concurrency);
   // Credentials refused for one subject are refused for all: stop the others and fail the run once.
   let refused: Error | undefined;
   await Promise.all(
@@ -179,8 +188,10 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
         }
       }),
     ),
-  );
+  ).finally(() => scratch.close());
   if (refused) throw refused;
+  // Users not backed up keep a status record that says so (with their earlier counts).
+  if (!o.dryRun) for (const u of skipped) await writeSkippedStatus(o.store, o.source.target.bucket, { source: o.source.name, runId }, u.email, u.reason.startsWith('disabled') ? 'disabled' : 'suspended', u.reason).catch(() => undefined);
   const stats = emptyStats();
   for (const r of reports) addStats(stats, r.stats);
   stats.retries += discoveryRetries;

@@ -336,7 +336,7 @@ async function openArchive(r: ArchiveRequest, opts: RestorerOptions): Promise<Gr
             outcomes.push(await each(job, entry.body));
             continue;
           }
-          if (entry.borrow) {
+          if (entry.borrow && opts.target.acceptsBorrowedBuffers) {
             // Verified only once the stream moves past it: written at the next entry (handOver).
             const b = entry.borrow();
             held = { key: entry.relativeKey, job, data: b.data, release: b.release };

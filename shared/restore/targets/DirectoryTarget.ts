@@ -16,6 +16,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 export class DirectoryTarget implements RestoreTarget {
+  readonly acceptsBorrowedBuffers = true;
   private ready: Promise<void> | undefined;
   /** safeExtractPath checks then creates each folder: one resolution at a time, or parallel restores race on mkdir. */
   private resolving: Promise<unknown> = Promise.resolve();

@@ -29,6 +29,12 @@ export interface RestoreTarget {
    * must then be read. A folder needs only the bytes, so catalog rows suffice.
    */
   readonly needsMetadata?: boolean;
+  /**
+   * True when write() may be given a Buffer that is a view of a shared, pooled frame buffer, valid
+   * only until write() settles (a folder hands it to a writer thread without a copy). Others get
+   * a copy of their own.
+   */
+  readonly acceptsBorrowedBuffers?: boolean;
   /** Human-readable location of a path, for messages. */
   describe(path: string): string;
   /** Compares what exists at `file.path` with the file to restore. */
