@@ -9,6 +9,7 @@ import * as drive from './driveApi';
 import { FaultInjector, type FaultOptions, type FaultRule } from './faults';
 import { ApiError, readBody, sendError, sendJson, sleep } from './http';
 import { simulateChanges } from './seed';
+import { listPermissions } from './permissions';
 import { continueUpload, createMetadataOnly, startUpload, updateMetadataOnly } from './uploads';
 import type { Workspace } from './Workspace';
 
@@ -119,6 +120,7 @@ export class SampleDriveServer {
       if (id && (method === 'PUT' || method === 'POST')) return continueUpload(ctx, id);
       if (method === 'POST') return startUpload(ctx);
     }
+    if (method === 'GET' && (m = /^\/drive\/v3\/files\/([^/]+)\/permissions$/.exec(path))) { this.count('permissions.list'); return listPermissions(ctx, decodeURIComponent(m[1])); }
     if (method === 'PATCH' && (m = /^\/drive\/v3\/files\/([^/]+)$/.exec(path))) { this.count('files.update'); return updateMetadataOnly(ctx, decodeURIComponent(m[1])); }
     if ((m = /^\/upload\/drive\/v3\/files\/([^/]+)$/.exec(path))) {
       this.count('files.update(upload)');
@@ -157,17 +159,30 @@ export class SampleDriveServer {
     sendJson(res, { access_token: token, expires_in: 3599, token_type: 'Bearer', scope: form.get('scope') ?? undefined });
   }
 
-  /** GET /admin/directory/v1/users (the caller must be an admin). */
+  /**
+   * GET /admin/directory/v1/users (the caller must be an admin). As Google: `customer` (my_customer
+   * or the account's id) lists every domain of the account, `domain` only that one; one of them is
+   * required, and a domain the account does not own is refused.
+   */
   private users(ctx: drive.RouteContext): void {
     if (!this.ws.users.find((u) => u.primaryEmail === ctx.user)?.isAdmin) throw new ApiError(403, 'forbidden', 'Not Authorized to access this resource/api');
     const p = ctx.url.searchParams;
+    const customer = p.get('customer');
+    const domain = p.get('domain');
+    if (!customer && !domain) throw new ApiError(400, 'badRequest', 'Bad Request');
+    if (customer && customer !== 'my_customer' && customer !== this.ws.customerId) throw new ApiError(400, 'badRequest', 'Bad Request');
+    if (domain && !this.ws.domains.includes(domain)) throw new ApiError(403, 'forbidden', 'Not Authorized to access this resource/api');
+    const all = domain ? this.ws.users.filter((u) => u.primaryEmail.endsWith(`@${domain}`)) : this.ws.users;
     const max = Math.min(500, Number(p.get('maxResults') ?? 100));
     const offset = Number(p.get('pageToken') ?? 0);
-    const page = this.ws.users.slice(offset, offset + max);
+    const page = all.slice(offset, offset + max);
     sendJson(ctx.res, {
       kind: 'admin#directory#users',
-      nextPageToken: offset + max < this.ws.users.length ? String(offset + max) : undefined,
-      users: page.map((u) => ({ kind: 'admin#directory#user', id: u.id, primaryEmail: u.primaryEmail, name: { fullName: u.fullName }, isAdmin: u.isAdmin, suspended: u.suspended })),
+      nextPageToken: offset + max < all.length ? String(offset + max) : undefined,
+      users: page.map((u) => ({
+        kind: 'admin#directory#user', id: u.id, primaryEmail: u.primaryEmail, name: { fullName: u.fullName }, isAdmin: u.isAdmin,
+        suspended: u.suspended, archived: !!u.archived, customerId: this.ws.customerId,
+      })),
     }, p.get('fields') ?? undefined);
   }
 

@@ -13,13 +13,20 @@ export interface SampleUser {
   primaryEmail: string;
   fullName: string;
   suspended: boolean;
+  /** Archived (Google's archived-user licence): listed, not signed in, files kept. */
+  archived?: boolean;
   isAdmin: boolean;
 }
+
+/** A shared-drive member's role (Drive's names). */
+export type DriveRole = 'organizer' | 'fileOrganizer' | 'writer' | 'commenter' | 'reader';
 
 export interface SharedDrive {
   id: string;
   name: string;
   members: string[];
+  /** Role per member (default organizer). */
+  roles?: Record<string, DriveRole>;
   createdTime: string;
 }
 
@@ -97,12 +104,17 @@ export class Workspace {
   readonly changes: ChangeEntry[] = [];
   /** Per user: the id of their My Drive root folder. */
   readonly roots = new Map<string, string>();
+  /** The account's domains: the primary first, then secondary domains (users.list with customer=my_customer spans them all). */
+  readonly domains: string[];
+  /** The Workspace account's customer id (what `my_customer` stands for). */
+  readonly customerId = 'C0sample1';
   private seq = 1;
   private idCounter = 0;
   private clock: number;
 
   constructor(readonly domain: string, readonly dataDir?: string, startTime = Date.UTC(2025, 0, 6, 9, 0, 0)) {
     this.clock = startTime;
+    this.domains = [domain];
     if (dataDir) mkdirSync(dataDir, { recursive: true });
   }
 
@@ -117,18 +129,31 @@ export class Workspace {
     return `f${this.idCounter.toString(36).padStart(5, '0')}${createHash('sha1').update(`${this.domain}:${this.idCounter}`).digest('hex').slice(0, 12)}`;
   }
 
-  addUser(local: string, fullName: string, opts: { suspended?: boolean; isAdmin?: boolean } = {}): SampleUser {
-    const user: SampleUser = { id: `u${this.users.length + 1}`, primaryEmail: `${local}@${this.domain}`, fullName, suspended: !!opts.suspended, isAdmin: !!opts.isAdmin };
+  addUser(local: string, fullName: string, opts: { suspended?: boolean; archived?: boolean; isAdmin?: boolean; domain?: string } = {}): SampleUser {
+    const domain = opts.domain ?? this.domain;
+    if (!this.domains.includes(domain)) this.domains.push(domain);
+    const user: SampleUser = { id: `u${this.users.length + 1}`, primaryEmail: `${local}@${domain}`, fullName, suspended: !!opts.suspended, isAdmin: !!opts.isAdmin, ...(opts.archived ? { archived: true } : {}) };
     this.users.push(user);
+    this.addRoot(user.primaryEmail);
+    return user;
+  }
+
+  /** Someone outside the Workspace (a partner) who owns files shared into it: a My Drive, no Directory entry. */
+  addExternal(email: string): string {
+    this.addRoot(email);
+    return email;
+  }
+
+  private addRoot(email: string): void {
+    const user = { primaryEmail: email };
     const root = this.newId();
     this.roots.set(user.primaryEmail, root);
     // The root is a folder with no parents; it is never listed by files.list.
     this.files.set(root, { id: root, name: 'My Drive', mimeType: FOLDER_MIME, parents: [], owners: [user.primaryEmail], sharedWith: [], createdTime: this.tick(), modifiedTime: this.tick(), trashed: false, version: 1, canDownload: true });
-    return user;
   }
 
-  addDrive(name: string, members: string[]): SharedDrive {
-    const d: SharedDrive = { id: `0A${this.newId()}`, name, members, createdTime: this.tick() };
+  addDrive(name: string, members: string[], roles?: Record<string, DriveRole>): SharedDrive {
+    const d: SharedDrive = { id: `0A${this.newId()}`, name, members, createdTime: this.tick(), ...(roles ? { roles } : {}) };
     this.drives.push(d);
     return d;
   }

@@ -25,7 +25,11 @@ function bytes(rand: () => number, n: number, text?: string): Buffer {
   return b;
 }
 
-/** Builds the sample workspace: 3 active users (admin, alice, bob), 1 suspended, 1 shared drive. */
+/**
+ * Builds the sample workspace: active users admin, alice, bob (acme.example) and erin (the secondary
+ * domain labs.acme.example); dave suspended, olga archived; an external partner; shared drives
+ * Engineering (admin a member) and Finance (admin not a member; bob organizes it).
+ */
 export function seedWorkspace(opts: SeedOptions = {}): Workspace {
   const rand = mulberry32(opts.seed ?? 42);
   const ws = new Workspace(opts.domain ?? 'acme.example', opts.dataDir);
@@ -83,6 +87,19 @@ export function seedWorkspace(opts: SeedOptions = {}): Workspace {
   const specs = ws.create({ name: 'Specs', mimeType: FOLDER_MIME, owner: admin, parent: eng.id, driveId: eng.id });
   ws.create({ name: 'api-spec.yaml', mimeType: 'application/x-yaml', owner: admin, parent: specs.id, driveId: eng.id, content: { kind: 'buffer', data: Buffer.from('openapi: 3.0.0\n') } });
   ws.create({ name: 'Design Doc', mimeType: `${G}document`, owner: admin, parent: specs.id, driveId: eng.id });
+
+  // Files owned outside the backed-up set, a secondary domain, shared drives the admin is not in.
+  // Created after everything above, so the ids of the earlier files stay as they were.
+  const erin = ws.addUser('erin', 'Erin Labs', { domain: `labs.${ws.domain}` }).primaryEmail; // a secondary domain
+  bin(erin, 'experiment.csv', 'text/csv', undefined, 0, 'trial,result\n1,ok\n');
+  const partner = ws.addExternal('pat@partner.example'); // a partner outside the Workspace
+  bin(partner, 'Partner contract.pdf', 'application/pdf', undefined, 900).sharedWith.push(alice);
+  const dave = `dave@${ws.domain}`; // suspended: cannot be impersonated
+  bin(dave, 'handover.txt', 'text/plain', undefined, 0, 'what dave left for bob\n').sharedWith.push(bob);
+  bin(dave, 'private-notes.txt', 'text/plain', undefined, 0, 'only dave can see this\n');
+  ws.addUser('olga', 'Olga Archived', { archived: true });
+  const finance = ws.addDrive('Finance', [bob, alice], { [bob]: 'organizer', [alice]: 'reader' }); // admin not a member
+  ws.create({ name: 'ledger.csv', mimeType: 'text/csv', owner: bob, parent: finance.id, driveId: finance.id, content: { kind: 'buffer', data: Buffer.from('account,amount\n4000,12.50\n') } });
 
   if (opts.bulk) {
     const owner = opts.bulk.user ?? admin;

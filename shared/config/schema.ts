@@ -126,6 +126,13 @@ export const driveSourceSchema = z.strictObject({
   /** Secrets Manager secret name holding the service-account JSON key. */
   credentials_secret: z.string().min(1).default('xregion/drive'),
   users: z.union([z.literal('all'), z.array(email).min(1)], { error: 'must be "all" or a list of e-mail addresses' }).default('all'),
+  /**
+   * With users "all": which of the account's domains to list. "all" asks users.list for the whole
+   * account (customer=my_customer, secondary domains included); a list asks once per domain.
+   */
+  user_domains: z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, { message: 'is not a domain name (lower case, e.g. "acme.com")' })).min(1)], {
+    error: 'must be "all" or a list of domain names',
+  }).default('all'),
   shared_drives: z.boolean().default(false),
   key_layout: z.enum(['user_first', 'date_first'], { error: 'is not a key layout (user_first, date_first)' }).default('user_first'),
   export_formats: z

@@ -158,16 +158,34 @@ export class DriveApi {
     return out;
   }
 
-  /** Every user of the domain (Admin SDK Directory; the subject must be an admin). */
-  async listUsers(domain: string): Promise<admin_directory_v1.Schema$User[]> {
+  /**
+   * Every user of the Workspace account (Admin SDK Directory; the subject must be an admin):
+   * `customer: my_customer` spans all the account's domains, secondary ones too; with `domain`
+   * only that domain's users (Google takes one or the other).
+   */
+  async listUsers(domain?: string): Promise<admin_directory_v1.Schema$User[]> {
     const directory = google.admin({ version: 'directory_v1', auth: this.auth, ...(this.opts.rootUrl ? { rootUrl: this.opts.rootUrl } : {}) });
     const out: admin_directory_v1.Schema$User[] = [];
     let pageToken: string | undefined;
     do {
       const r = await this.call('users.list', (o) =>
-        directory.users.list({ domain, maxResults: 500, pageToken, fields: 'nextPageToken,users(primaryEmail,suspended,archived)' }, o),
+        directory.users.list({ ...(domain ? { domain } : { customer: 'my_customer' }), maxResults: 500, pageToken, fields: 'nextPageToken,users(primaryEmail,suspended,archived)' }, o),
       );
       out.push(...(r.data.users ?? []));
+      pageToken = r.data.nextPageToken ?? undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /** A shared drive's members (permissions.list on its id); `asAdmin` needs no membership (useDomainAdminAccess). */
+  async listDriveMembers(driveId: string, asAdmin: boolean): Promise<drive_v3.Schema$Permission[]> {
+    const out: drive_v3.Schema$Permission[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call('permissions.list', (o) =>
+        this.drive.permissions.list({ fileId: driveId, pageSize: 100, pageToken, supportsAllDrives: true, useDomainAdminAccess: asAdmin, fields: 'nextPageToken,permissions(type,emailAddress,role,deleted)' }, o),
+      );
+      out.push(...(r.data.permissions ?? []));
       pageToken = r.data.nextPageToken ?? undefined;
     } while (pageToken);
     return out;

@@ -13,9 +13,9 @@ import type { BackoffOptions } from './backoff';
 import { AuthFactory, parseDriveCredentials, type DriveCredentials } from './credentials';
 import { DriveAuthError, DriveCredentialsError } from './errors';
 import { DriveApi, type DriveApiOptions } from './DriveApi';
+import { discoverSubjects } from './discover';
 import { Pacer } from './Pacer';
 import { RunLease } from './RunLease';
-import { escapeName } from './paths';
 import { addStats, emptyStats, type DriveRunReport, type SubjectReport } from './report';
 import type { TransferOptions } from './transfer';
 import { UserIngest, type Subject } from './UserIngest';
@@ -60,50 +60,6 @@ export interface DriveIngestOptions {
 
 function newRunId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Resolves which subjects to back up, and which users are skipped and why. */
-async function subjects(o: DriveIngestOptions, auth: AuthFactory, api: (subject: string) => DriveApi): Promise<{ list: Subject[]; skipped: { email: string; reason: string }[] }> {
-  const s = o.source;
-  const skipped: { email: string; reason: string }[] = [];
-  let emails: string[];
-  if (auth.singleUser) {
-    emails = [o.userFilter ?? (s.users !== 'all' ? s.users[0] : await api('me').whoAmI())];
-  } else if (s.users === 'all') {
-    if (!s.admin_subject) throw new Error(`drive source ${s.name}: users "all" needs admin_subject to list the domain's users`);
-    emails = [];
-    for (const u of await api(s.admin_subject).listUsers(s.domain)) {
-      if (!u.primaryEmail) continue;
-      if (u.suspended || u.archived) skipped.push({ email: u.primaryEmail, reason: u.suspended ? 'suspended' : 'archived' });
-      else emails.push(u.primaryEmail);
-    }
-  } else {
-    emails = [...s.users];
-  }
-  if (o.userFilter) {
-    if (!emails.includes(o.userFilter) && !auth.singleUser) throw new Error(`user ${o.userFilter} is not among the users of drive source ${s.name}`);
-    emails = [o.userFilter];
-    skipped.length = 0;
-  }
-  const list: Subject[] = [];
-  for (const email of emails) {
-    if (s.user_overrides[email]?.enabled === false) skipped.push({ email, reason: 'disabled by user_overrides' });
-    else list.push({ id: email, email, ownerSegment: email, label: email });
-  }
-  if (s.shared_drives && !auth.singleUser && !o.userFilter && s.admin_subject) {
-    const drives = (await api(s.admin_subject).listSharedDrives(true)).filter((d) => !!d.id);
-    // Shared-drive names are not unique: two drives of one name get their ids appended, so their
-    // keys never collide (a unique name keeps the plain segment, so existing keys do not move).
-    const seen = new Map<string, number>();
-    const seg = (d: { id?: string | null; name?: string | null }) => escapeName(d.name ?? d.id!);
-    for (const d of drives) seen.set(seg(d), (seen.get(seg(d)) ?? 0) + 1);
-    for (const d of drives) {
-      const name = d.name ?? d.id!;
-      const segment = (seen.get(seg(d)) ?? 0) > 1 ? `${name} [${d.id}]` : name;
-      list.push({ id: `shared-drive:${d.id}`, email: s.admin_subject, driveId: d.id!, ownerSegment: `shared-drives/${escapeName(segment)}`, label: `shared drive ${segment}` });
-    }
-  }
-  return { list, skipped };
 }
 
 /**
@@ -152,7 +108,8 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
     return { rootUrl: o.rootUrl, pacers: [p, overall], backoff: b, requestTimeoutMs: o.requestTimeoutMs, downloadTimeoutMs: o.downloadTimeoutMs, onRequest: o.onRequest };
   };
   const api = (subject: string, b = backoff) => new DriveApi(auth.forSubject(subject), apiOpts(subject, b));
-  const { list, skipped } = await subjects(o, auth, (subj) => api(subj, discoveryBackoff));
+  const found = await discoverSubjects(o.source, o.userFilter, auth, (subj) => api(subj, discoveryBackoff));
+  const { subjects: list, skipped } = found;
   // Stops every subject at once when the credentials are refused (or the caller aborts).
   const halt = new AbortController();
   if (o.signal?.aborted) halt.abort();
@@ -190,6 +147,9 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
     ),
   ).finally(() => scratch.close());
   if (refused) throw refused;
+  for (const [i, subj] of list.entries()) if (found.notes.has(subj.id)) reports[i].message ??= found.notes.get(subj.id);
+  // A shared drive nobody can read is a subject in error (the run fails, the reason says what to do).
+  for (const { subject, reason } of found.unreadable) reports.push(unreadableReport(subject, reason));
   // Users not backed up keep a status record that says so (with their earlier counts).
   if (!o.dryRun) for (const u of skipped) await writeSkippedStatus(o.store, o.source.target.bucket, { source: o.source.name, runId }, u.email, u.reason.startsWith('disabled') ? 'disabled' : 'suspended', u.reason).catch(() => undefined);
   const stats = emptyStats();
@@ -212,6 +172,10 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
   }
   emitMetrics(o.metrics, report);
   return report;
+}
+
+function unreadableReport(s: Subject, reason: string): SubjectReport {
+  return { subject: s.id, label: s.label, mode: 'none', status: 'error', message: reason, lastRun: new Date().toISOString(), files: 0, bytes: 0, errorCount: 1, stats: emptyStats(), events: [], eventsDropped: 0 };
 }
 
 function emitMetrics(m: ServiceMetrics | undefined, r: DriveRunReport): void {

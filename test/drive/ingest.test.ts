@@ -20,9 +20,10 @@ describe('Function: runDriveIngest', () => {
 
       // Assess
       expect(r.subjects.map((s) => [s.label, s.mode, s.status])).toEqual([
-        ['admin@acme.example', 'full', 'ok'], ['alice@acme.example', 'full', 'ok'], ['bob@acme.example', 'full', 'ok'], ['shared drive Engineering', 'full', 'ok'],
+        ['admin@acme.example', 'full', 'ok'], ['alice@acme.example', 'full', 'ok'], ['bob@acme.example', 'full', 'ok'], ['erin@labs.acme.example', 'full', 'ok'],
+        ['shared drive Engineering', 'full', 'ok'], ['shared drive Finance', 'full', 'ok'],
       ]);
-      expect(r.skippedUsers).toEqual([{ email: 'dave@acme.example', reason: 'suspended' }]);
+      expect(r.skippedUsers).toEqual([{ email: 'dave@acme.example', reason: 'suspended' }, { email: 'olga@acme.example', reason: 'archived' }]);
       expect(all).toEqual(expect.arrayContaining([
         `${A}Projects/Reports/q1.pdf`, // binary
         `${A}Projects/Reports/Budget 2025.xlsx`, `${A}Projects/Design/Roadmap.docx`, `${A}Projects/Design/Pitch.pptx`, `${A}Projects/Design/Architecture.svg`, // exports
@@ -39,10 +40,10 @@ describe('Function: runDriveIngest', () => {
         expect.objectContaining({ type: 'unavailable', path: 'Huge Export.docx', reason: expect.stringContaining('exportSizeLimitExceeded') }),
         expect.objectContaining({ type: 'excluded', path: 'scratch.tmp', reason: 'excluded by pattern *.tmp' }),
       ]));
-      expect(r.stats).toMatchObject({ total: 27, downloaded: 14, exported: 6, records: 4, uploaded: 24, unavailable: 2, skippedByRule: 1, failed: 0 });
+      expect(r.stats).toMatchObject({ total: 29, downloaded: 16, exported: 6, records: 4, uploaded: 26, unavailable: 2, skippedByRule: 1, failed: 0 });
       expect(all).toContain(`${P}bob@acme.example/flagged.zip`); // flagged as abusive: the owner acknowledges and downloads it
       expect(formatRunReport(r)).toContain('alice@acme.example');
-      expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(24);
+      expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(26);
       expect(metrics.get('DriveBytesUploaded', { source: 'acme' })).toBe(r.stats.bytes);
       const record = JSON.parse((await env.t.store.getRange(BUCKET, r.recordKey, 0, 1e6)).toString()) as DriveRunReport;
       expect(record.stats).toEqual(r.stats);
@@ -158,7 +159,7 @@ describe('Function: runDriveIngest', () => {
       const r = await run({ dryRun: true });
 
       // Assess
-      expect(r.stats.uploaded).toBe(25); // a dry run cannot know that one export is too large
+      expect(r.stats.uploaded).toBe(27); // a dry run cannot know that one export is too large
       expect(await keys(env.t.store)).toEqual([]);
     });
   });

@@ -66,7 +66,7 @@ describe('Class: SampleDriveServer', () => {
       const bob = await as('bob@acme.example').files.list({ corpora: 'drive', driveId: drives[0].id!, includeItemsFromAllDrives: true, supportsAllDrives: true }, opts).catch((e: { status: number }) => e);
 
       // Assess
-      expect(drives.map((d) => d.name)).toEqual(['Engineering']);
+      expect(drives.map((d) => d.name)).toEqual(['Engineering', 'Finance']); // a domain admin sees every shared drive
       expect(files.data.files!.map((f) => f.name)).toEqual(['Specs', 'api-spec.yaml', 'Design Doc']);
       expect((bob as { status: number }).status).toBe(404);
     });
