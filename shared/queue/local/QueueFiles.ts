@@ -69,6 +69,8 @@ export class QueueFiles {
   /** Files whose messages changed since the journal was last folded (received or partly deleted). */
   private readonly dirty = new Set<string>();
   private journalFd: number | undefined;
+  /** Syncs in flight per journal descriptor (see received()). */
+  private readonly syncing = new Map<number, number>();
   /** Files whose last message was deleted and whose unlink has not finished; free unlink slots; unlinks waiting for one. */
   private readonly unlinking = new Set<string>();
   private unlinkSlots = UNLINKS;
@@ -154,7 +156,22 @@ export class QueueFiles {
   async received(lines: Array<{ id: string; file: string; receiveCount: number }>, live: () => Map<string, Stored[]>): Promise<void> {
     try {
       const created = this.append(lines.map((l) => `${l.id} ${l.receiveCount}\n`).join(''));
-      if (this.fsync) await syncFd(this.journalFd!);
+      if (this.fsync) {
+        // Counted, so that a fold or an emptied queue dropping the journal meanwhile does not
+        // close the descriptor under this sync (it is closed when the last sync on it is done).
+        const fd = this.journalFd!;
+        this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
+        try {
+          await syncFd(fd);
+        } finally {
+          const left = this.syncing.get(fd)! - 1;
+          if (left > 0) this.syncing.set(fd, left);
+          else {
+            this.syncing.delete(fd);
+            if (this.journalFd !== fd) closeSync(fd); // dropped meanwhile
+          }
+        }
+      }
       // A journal the append created is a new folder entry: synced too.
       if (created && this.fsync) await this.dirSync.sync(this.dir);
     } catch (err) {
@@ -257,7 +274,7 @@ export class QueueFiles {
 
   /** Removes the journal (every count and delete in it is in the files, or its messages are gone). */
   private dropJournal(): void {
-    if (this.journalFd !== undefined) closeSync(this.journalFd);
+    if (this.journalFd !== undefined && !this.syncing.has(this.journalFd)) closeSync(this.journalFd);
     this.journalFd = undefined;
     rmSync(path.join(this.dir, JOURNAL), { force: true });
     this.journalBytes = 0;

@@ -73,7 +73,9 @@ export async function commitVersion(p: StoreParts, bucket: string, key: string, 
         const st = fstatSync(tmp.fd);
         side = { ...partial, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, announced: false };
         const stage = p.sidecars.stage(side, key).then((f) => (staged = f));
-        await Promise.all([p.fsync ? syncFd(tmp.fd) : undefined, stage]);
+        // allSettled: a failed sync must not leave the other half still running when fail() cleans up.
+        const done = await Promise.allSettled([p.fsync ? syncFd(tmp.fd) : undefined, stage]);
+        for (const r of done) if (r.status === 'rejected') throw r.reason;
         closeTmp();
       } catch (err) {
         return fail(err);
