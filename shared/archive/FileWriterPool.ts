@@ -102,18 +102,20 @@ export class FileWriterPool {
   private failed: Error | undefined;
   private closing = false;
 
-  constructor(readonly threads = 2) {
-    for (let i = 0; i < Math.max(1, threads); i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-      const slot: Slot = { worker, busy: 0 };
-      worker.on('message', (msg: { id: number; results: Result[] }) => this.settle(slot, msg));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`file writer worker exited unexpectedly (code ${code})`));
-      });
-      worker.unref();
-      this.slots.push(slot);
-    }
+  constructor(readonly threads = 2) {}
+
+  /** Starts one more writer, on demand, when every running one is busy (a small extraction boots one). */
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    const slot: Slot = { worker, busy: 0 };
+    worker.on('message', (msg: { id: number; results: Result[] }) => this.settle(slot, msg));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`file writer worker exited unexpectedly (code ${code})`));
+    });
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
   }
 
   /** Files written or waiting. */
@@ -143,8 +145,9 @@ export class FileWriterPool {
     const batch = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    let slot: Slot | undefined = this.slots[0];
+    for (const s of this.slots) if (s.busy < slot!.busy) slot = s;
+    if (!slot || (slot.busy > 0 && this.slots.length < Math.max(1, this.threads))) slot = this.spawn();
     const id = this.nextId++;
     const shared: SharedArrayBuffer[] = [];
     const index = new Map<SharedArrayBuffer, number>();

@@ -123,21 +123,25 @@ export class FrameDecoderPool {
   private failed: Error | undefined;
   private closing = false;
 
-  constructor(readonly threads: number = DEFAULT_DECODERS) {
-    const bindingPath = require.resolve('zstd-napi/binding');
-    for (let i = 0; i < Math.max(1, threads); i++) {
-      // execArgv []: the worker is plain JS and must not boot the parent's loaders (tsx, jest).
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath } });
-      const slot: Slot = { worker, busy: 0, known: new Set() };
-      worker.on('message', (msg: Reply) => this.settle(slot, msg));
-      worker.on('error', (err) => this.fail(new FrameDecoderPoolError(`zstd decoder worker failed: ${err.message}`, { cause: err })));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new FrameDecoderPoolError(`zstd decoder worker exited unexpectedly (code ${code})`));
-      });
-      // Unref after the listeners (attaching 'message' refs the port): an idle pool never keeps the process alive.
-      worker.unref();
-      this.slots.push(slot);
-    }
+  constructor(readonly threads: number = DEFAULT_DECODERS) {}
+
+  /**
+   * Starts one more worker. Workers start on demand, when every running one is busy: a small
+   * archive then boots one isolate, not `threads` (each costs 20–40 ms with zstd loaded).
+   */
+  private spawn(): Slot {
+    // execArgv []: the worker is plain JS and must not boot the parent's loaders (tsx, jest).
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: require.resolve('zstd-napi/binding') } });
+    const slot: Slot = { worker, busy: 0, known: new Set() };
+    worker.on('message', (msg: Reply) => this.settle(slot, msg));
+    worker.on('error', (err) => this.fail(new FrameDecoderPoolError(`zstd decoder worker failed: ${err.message}`, { cause: err })));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new FrameDecoderPoolError(`zstd decoder worker exited unexpectedly (code ${code})`));
+    });
+    // Unref after the listeners (attaching 'message' refs the port): an idle pool never keeps the process alive.
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
   }
 
   /** Frames being decoded now. */
@@ -190,8 +194,9 @@ export class FrameDecoderPool {
       compressed.copy(input);
     }
     const output = this.take(entry.decompressedSize);
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    let slot: Slot | undefined = this.slots[0];
+    for (const s of this.slots) if (s.busy < slot!.busy) slot = s;
+    if (!slot || (slot.busy > 0 && this.slots.length < Math.max(1, this.threads))) slot = this.spawn();
     const id = this.nextId++;
     const share: [number, SharedArrayBuffer][] = [];
     for (const b of [input, output]) {
@@ -203,7 +208,9 @@ export class FrameDecoderPool {
     }
     const forget = this.forgotten;
     this.forgotten = [];
+    const target = slot;
     return new Promise<DecodedFrame>((resolve, reject) => {
+      const slot = target;
       this.jobs.set(id, { entry, ctx, input, output, resolve, reject });
       if (slot.busy++ === 0) slot.worker.ref();
       slot.worker.postMessage({ id, share, forget, input: this.ids.get(input.buffer), inputLength: input.length, output: this.ids.get(output.buffer), size: entry.decompressedSize, hashRanges });
