@@ -5,7 +5,8 @@
 import { FARGATE_MEMORY_BY_CPU, kmsKeyArnRegion } from './awsNames';
 import type { ConfigIssue } from './errors';
 import { showValue } from './formatIssues';
-import { MALFORMED, type Config, type Lenient, type ReplicationRule } from './schema';
+import { checkAzureDestinations, isAzureDestination } from './azureDestination';
+import { MALFORMED, type Destination, type Lenient, type ParsedConfig } from './schema';
 
 export interface CrossCheckResult {
   errors: ConfigIssue[];
@@ -22,8 +23,13 @@ export function filtersOverlap(a: { prefix: string; suffix: string }, b: { prefi
 }
 
 /** The parts of a config the cross-checks read: a valid Config, or what lenientParse() made of an invalid one. */
-export type CheckableConfig = Lenient<Config>;
-type CheckableRule = Lenient<ReplicationRule>;
+export type CheckableConfig = Lenient<ParsedConfig>;
+type CheckableRule = Lenient<ParsedConfig['replication_configuration'][number]>;
+
+/** The rule's S3 destinations (Azure ones have their own checks), each at its index in the list. */
+function s3Destinations(rule: CheckableRule | undefined) {
+  return (rule?.destinations ?? []).map((d) => (d && !isAzureDestination(d) ? (d as Lenient<Destination>) : undefined));
+}
 
 /** The rule's filter, when both halves of it parsed. */
 function ruleFilter(r: CheckableRule | undefined): { prefix: string; suffix: string } | undefined {
@@ -48,7 +54,8 @@ export function crossCheck(config: CheckableConfig): CrossCheckResult {
     if (!rule) return;
     const src = rule.source;
     const p = rulePath(i);
-    const destinations = rule.destinations ?? [];
+    const destinations = s3Destinations(rule);
+    checkAzureDestinations(rule.destinations ?? [], p, errors, warnings);
     destinations.forEach((dst, j) => {
       if (!dst) return;
       const dp = `${p}.destinations[${j}]`;
@@ -137,7 +144,7 @@ function checkBucketRegions(config: CheckableConfig, errors: ConfigIssue[]): voi
   };
   (config.replication_configuration ?? []).forEach((rule, i) => {
     visit(rule?.source, `${rulePath(i)}.source`);
-    (rule?.destinations ?? []).forEach((d, j) => visit(d, `${rulePath(i)}.destinations[${j}]`));
+    s3Destinations(rule).forEach((d, j) => visit(d, `${rulePath(i)}.destinations[${j}]`));
   });
   (config.drive_sources ?? []).forEach((d, i) => visit(d?.target, `drive_sources[${i}].target`));
 }
@@ -151,7 +158,7 @@ function checkLoops(rules: readonly (CheckableRule | undefined)[], errors: Confi
   const next = rules.map((rule, i) => {
     const filter = ruleFilter(rule);
     if (!rule || !filter || rule.source?.bucket === undefined) return [];
-    const targets = new Set((rule.destinations ?? []).map((d) => d?.bucket).filter((b) => b !== undefined));
+    const targets = new Set(s3Destinations(rule).map((d) => d?.bucket).filter((b) => b !== undefined));
     return rules.flatMap((other, j) => {
       const otherFilter = ruleFilter(other);
       const otherBucket = other?.source?.bucket;

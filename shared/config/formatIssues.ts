@@ -42,6 +42,8 @@ interface SchemaDef {
   innerType?: z.ZodType;
   valueType?: z.ZodType;
   in?: z.ZodType;
+  options?: z.ZodType[];
+  discriminator?: string;
 }
 
 function def(schema: z.ZodType): SchemaDef {
@@ -58,8 +60,16 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-/** The object keys the schema allows at `path`, when it is an object there. */
-export function allowedKeysAt(schema: z.ZodType, path: readonly PathKey[]): string[] | undefined {
+/** The option of a discriminated union that `value` selects (destinations: S3 or Azure). */
+function pickOption(s: z.ZodType, value: unknown): z.ZodType {
+  const d = def(s);
+  if (d.type !== 'union' || !d.discriminator || !d.options || value === null || typeof value !== 'object') return s;
+  const tag = (value as Record<string, unknown>)[d.discriminator];
+  return d.options.find((o) => def(unwrap(o)).shape?.[d.discriminator as string]?.safeParse(tag).success) ?? s;
+}
+
+/** The object keys the schema allows at `path` in `root`, when it is an object there. */
+export function allowedKeysAt(schema: z.ZodType, path: readonly PathKey[], root?: unknown): string[] | undefined {
   let s: z.ZodType | undefined = unwrap(schema);
   for (const key of path) {
     const d = def(s);
@@ -70,6 +80,7 @@ export function allowedKeysAt(schema: z.ZodType, path: readonly PathKey[]): stri
     if (!s) return undefined;
     s = unwrap(s);
   }
+  s = unwrap(pickOption(s, valueAt(root, path)));
   const d = def(s);
   return d.type === 'object' && d.shape ? Object.keys(d.shape) : undefined;
 }
@@ -113,7 +124,7 @@ export function formatIssues(schema: z.ZodType, raw: unknown, issues: readonly z
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeysAt(schema, issue.path) ?? [];
+      const allowed = allowedKeysAt(schema, issue.path, raw) ?? [];
       for (const key of issue.keys) {
         const hint = closest(key, allowed);
         out.push({

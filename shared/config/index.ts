@@ -13,10 +13,13 @@ export {
   type ReplicationRule,
   type RuleSource,
   type Destination,
+  type AzureDestination,
+  type ParsedConfig,
   type DriveSource,
   type UserOverride,
 } from './schema';
 export { AWS_REGIONS, S3_STORAGE_CLASSES, bucketNameProblem, type AwsRegion, type StorageClass } from './awsNames';
 export { filtersOverlap } from './crossChecks';
+export { accountUrlProblem, isAzureDestination } from './azureDestination';
 export * from './topology';
 export { readRuntimeSettings, type RuntimeSettings } from './runtimeSettings';

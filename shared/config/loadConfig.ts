@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { crossCheck } from './crossChecks';
 import { ConfigError, type ConfigIssue } from './errors';
 import { formatIssues } from './formatIssues';
-import { configSchema, lenientParse, type Config } from './schema';
+import { splitDestinations } from './azureDestination';
+import { configSchema, lenientParse, type Config, type ParsedConfig } from './schema';
 
 export interface ConfigResult {
   config: Config;
@@ -24,7 +25,12 @@ export function parseConfig(raw: unknown, file = 'replication_config.json'): Con
   }
   const { errors, warnings } = crossCheck(parsed.data);
   if (errors.length > 0) throw new ConfigError(file, errors);
-  return { config: parsed.data, warnings };
+  return { config: toConfig(parsed.data), warnings };
+}
+
+/** The schema's output with each rule's Azure destinations moved to `azure_destinations`. */
+function toConfig(parsed: ParsedConfig): Config {
+  return { ...parsed, replication_configuration: parsed.replication_configuration.map((r) => splitDestinations(r)) as Config['replication_configuration'] };
 }
 
 /** Reads and validates a config file, returning the config and its warnings. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AWS_REGIONS, S3_STORAGE_CLASSES, bucketNameProblem, closest } from './awsNames';
+import { azureDestinationSchema, type AzureDestination } from './azureDestination';
 
 function didYouMean(input: unknown, allowed: readonly string[]): string {
   const hint = typeof input === 'string' ? closest(input, allowed) : undefined;
@@ -83,6 +84,8 @@ export const objectLockSchema = z.strictObject({
 });
 
 export const destinationSchema = z.strictObject({
+  /** S3 when absent. */
+  cloud: z.literal('aws').optional(),
   region,
   bucket: bucketName,
   storage_class: storageClass.default('STANDARD'),
@@ -96,7 +99,14 @@ export const destinationSchema = z.strictObject({
 
 export const ruleSchema = z.strictObject({
   source: sourceSchema,
-  destinations: z.array(destinationSchema).min(1, { message: 'must list at least one destination' }),
+  /** S3 destinations and Azure ones ("cloud": "azure"); parseConfig moves the latter to `azure_destinations`. */
+  destinations: z
+    .array(
+      z.discriminatedUnion('cloud', [destinationSchema, azureDestinationSchema], {
+        error: (iss) => (iss.code === 'invalid_union' ? 'is not a destination cloud ("aws", the default, or "azure")' : undefined),
+      }),
+    )
+    .min(1, { message: 'must list at least one destination' }),
 });
 
 const email = z.email({ error: 'is not an e-mail address' });
@@ -133,6 +143,17 @@ export const driveSourceSchema = z.strictObject({
   user_domains: z.union([z.literal('all'), z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, { message: 'is not a domain name (lower case, e.g. "acme.com")' })).min(1)], {
     error: 'must be "all" or a list of domain names',
   }).default('all'),
+  /**
+   * Files a backed-up user can see but that someone outside the backed-up set owns: "backup" (once,
+   * under one subject that sees them) or "record" (listed as not_owned with the owner). Owners inside
+   * the Workspace (suspended, departed, not listed) default to backup; outside (partners) to record.
+   */
+  not_owned: z
+    .strictObject({
+      internal: z.enum(['backup', 'record'], { error: 'must be "backup" or "record"' }).default('backup'),
+      external: z.enum(['backup', 'record'], { error: 'must be "backup" or "record"' }).default('record'),
+    })
+    .prefault({}),
   shared_drives: z.boolean().default(false),
   key_layout: z.enum(['user_first', 'date_first'], { error: 'is not a key layout (user_first, date_first)' }).default('user_first'),
   export_formats: z
@@ -181,14 +202,23 @@ export const configSchema = z.strictObject({
   replication_configuration: z.array(ruleSchema).min(1, { message: 'must contain at least one rule' }),
 });
 
-/** A validated, defaulted replication_config.json. */
-export type Config = z.output<typeof configSchema>;
-export type ReplicationRule = z.output<typeof ruleSchema>;
+/** replication_config.json as the schema parses it: each rule's S3 and Azure destinations in one list. */
+export type ParsedConfig = z.output<typeof configSchema>;
+/** A rule as services see it: `destinations` are the S3 ones; `azure_destinations` only when it has some. */
+export type ReplicationRule = Omit<z.output<typeof ruleSchema>, 'destinations'> & { destinations: Destination[]; azure_destinations?: AzureDestination[] };
+/** A validated, defaulted replication_config.json (see ReplicationRule for its destinations). */
+export type Config = Omit<ParsedConfig, 'replication_configuration'> & { replication_configuration: ReplicationRule[] };
+export type { AzureDestination };
 export type RuleSource = z.output<typeof sourceSchema>;
 export type Destination = z.output<typeof destinationSchema>;
 export type DriveSource = z.output<typeof driveSourceSchema>;
 export type UserOverride = z.output<typeof userOverrideSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
+/** A config as written, with S3 destinations only (what most tests and tools build). */
+export type ConfigInput = Omit<z.input<typeof configSchema>, 'replication_configuration'> & {
+  replication_configuration: (Omit<z.input<typeof ruleSchema>, 'destinations'> & { destinations: z.input<typeof destinationSchema>[] })[];
+};
+/** A config as written, destinations of any cloud. */
+export type AnyConfigInput = z.input<typeof configSchema>;
 
 /** Key, on a leniently parsed object, of the set of its keys whose values did not parse. */
 export const MALFORMED: unique symbol = Symbol('malformed');
@@ -205,6 +235,8 @@ export type Lenient<T> = T extends readonly (infer U)[]
 
 interface WalkDef {
   type: string;
+  options?: z.ZodType[];
+  discriminator?: string;
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   valueType?: z.ZodType;
@@ -248,6 +280,12 @@ function lenient(schema: z.ZodType, raw: unknown): Parsed {
           return r.ok ? r.value : undefined;
         }),
       };
+    }
+    // A discriminated union (destinations): walk the option its discriminator picks.
+    const { discriminator, options } = d;
+    if (d.type === 'union' && discriminator && options && isPlainObject(raw)) {
+      const option = options.find((o) => structural(o).shape?.[discriminator]?.safeParse(raw[discriminator]).success);
+      if (option) return lenient(option, raw);
     }
     if (d.type === 'record' && d.valueType && isPlainObject(raw)) {
       const out: Record<string, unknown> = {};
