@@ -10,6 +10,7 @@ export {
   EXPORT_FORMATS,
   type Config,
   type ConfigInput,
+  type AnyConfigInput,
   type ReplicationRule,
   type RuleSource,
   type Destination,
