@@ -12,7 +12,9 @@
  *    read costs through the whole manifest (as before the member index), and `zstd -dc | tar -xO`.
  * 4. Optionally (`--big-gib N`) one N GiB member streamed from a generator: throughput and RSS.
  *
- *   npm run bench:archive [-- --scale 6 --seed 42 --runs 3 --many 200000 --big-gib 0]
+ *   npm run bench:archive [-- --scale 6 --seed 42 --runs 3 --many 200000 --big-gib 0 --no-build]
+ *
+ * --no-build reuses dist/ and bench/.build from an earlier run (a build takes minutes on a busy machine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -169,9 +171,11 @@ async function main(): Promise<void> {
   const corpus = await generateCorpus(join(OUT, `office-s${seed}-x${scale}`), { seed, scale });
   const many = generateMany(join(OUT, `many-${manyCount}`), manyCount);
   for (const d of [corpus.dir, many.dir]) execFileSync('sh', ['-c', `tar -cf - -C "${d}" . | cat > /dev/null`]); // warm the page cache for both sides
-  process.stderr.write('building the CLI and this benchmark (npm run build; tsc -p tsconfig.bench.json)…\n');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!process.argv.includes('--no-build')) {
+    process.stderr.write('building the CLI and this benchmark (npm run build; tsc -p tsconfig.bench.json)…\n');
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
 
   const f = (name: string): string => join(OUT, name);
   const sides = { ours: [] as Timed[], cli: [] as Timed[], oursMany: [] as Timed[], cliMany: [] as Timed[] };
