@@ -103,6 +103,8 @@ async function main(): Promise<void> {
       return `| ${mb.toFixed(0)} MB, ${a.files} files (${(statSync(a.file).size / 1e6).toFixed(0)} MB archive) | ${what} | ${t.toFixed(2)} | ${median(s.map((x) => x.cpu)).toFixed(2)} | ${(mb / t).toFixed(0)} | ${(ref / t).toFixed(2)} | ${s.map((x) => x.seconds.toFixed(2)).join(' ')} |`;
     };
     rows.push(row('`xregion archive extract` (fresh process, spawn to exit)', cli), row('extractArchive in a warm process', warm), row('`zstd -dc | tar -xf -`', tar));
+    // Each archive's rows as soon as they are measured (a 1 GB round is slow on a busy machine).
+    process.stderr.write(`${rows.slice(-3).join('\n')}\n`);
   }
   const load1 = loadavg()[0]!;
   process.stdout.write(
