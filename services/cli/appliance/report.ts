@@ -81,10 +81,10 @@ export function formatReport(appliance: LocalAppliance, run: CycleResult, elapse
     const d = firstBackup.destinations.find((x) => x.mode === 'backup')!;
     const region = t.destinations.find((x) => x.bucket === d.bucket)!.region;
     const file = join(dataDir, 'regions', region, d.bucket, rule.source.prefix_filter, firstBackup.manifest.archive);
-    lines.push(`  npx xregion archive list ${file}`);
+    lines.push(`  xregion archive list ${file}`);
     lines.push(`  zstd -dc ${file} | tar -t | head`);
-    lines.push(`  npx xregion catalog query "SELECT object_path, object_size FROM catalog_table_name ORDER BY object_size DESC LIMIT 5"`);
-    lines.push(`  npx xregion verify s3://${d.bucket}`);
+    lines.push(`  xregion catalog query "SELECT object_path, object_size FROM catalog_table_name ORDER BY object_size DESC LIMIT 5"`);
+    lines.push(`  xregion verify s3://${d.bucket}`);
   }
   lines.push(`  drop files into ${join(dataDir, 'regions', rule.source.region, rule.source.bucket, rule.source.prefix_filter)} and run: npm start -- --watch`);
   return lines.join('\n');
