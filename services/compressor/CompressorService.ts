@@ -6,6 +6,7 @@
  * lost to another worker (stale receipt) is abandoned: its messages redeliver.
  */
 import { keyMatchesRule, type ReplicationRule } from '../../shared/config';
+import { batchSavings } from '../../shared/cost/batchSavings';
 import type { ServiceLogger, ServiceMetrics } from '../../shared/observability';
 import type { Queue } from '../../shared/queue/port';
 import { QueueConsumer, type HeldMessage, type Settlement } from '../../shared/queue/QueueConsumer';
@@ -162,6 +163,12 @@ export class CompressorService {
       metrics.add('BytesOut', 'Bytes', result.bytesOut);
       if (result.bytesOut > 0) metrics.add('CompressionRatio', 'None', result.bytesIn / result.bytesOut);
       metrics.add('BatchDuration', 'Milliseconds', durationMs);
+      // The batch's cost line (shared/cost): inter-region transfer saved in every target region vs the task time spent.
+      const saved = batchSavings(batch.rule, result.bytesIn, result.bytesOut, durationMs);
+      metrics.add('TransferBytesSaved', 'Bytes', saved.transferBytesSaved);
+      metrics.add('TransferDollarsSaved', 'None', saved.transferDollarsSaved);
+      metrics.add('TaskSeconds', 'None', saved.taskSeconds);
+      metrics.add('TaskDollars', 'None', saved.taskDollars);
       metrics.flush();
       if (result.alreadyUploaded) logger.info('batch was uploaded before (batch record): acknowledging its messages', { archive: result.stagingKey });
       else logger.info('batch archived', { archive: result.stagingKey, objects, skipped: result.skipped.length, bytesIn: result.bytesIn, bytesOut: result.bytesOut, durationMs });
