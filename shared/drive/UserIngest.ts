@@ -14,10 +14,11 @@ import { FILE_FIELDS, type DriveApi, type DriveFile } from './DriveApi';
 import { DriveAbortedError, DriveApiError, DriveChecksumError, DriveQuotaError, DriveStateError } from './errors';
 import { FolderTree } from './FolderTree';
 import { FOLDER_MIME } from './mimeTypes';
-import { buildKey, encodeMetadataValue, MAX_METADATA_PATH, splitExt, withIdSuffix } from './paths';
+import { buildKey, encodeMetadataValue, escapeName, MAX_METADATA_PATH, splitExt, withIdSuffix } from './paths';
 import { emptyStats, type DriveEvent, type SubjectReport } from './report';
 import { downloadBinary, downloadExport, type TransferOptions } from './transfer';
 import { writeSubjectStatus } from './statusRecord';
+import type { OwnerSelection } from './selection';
 import { STATE_ROOT, UserState, type IndexEntry } from './UserState';
 
 export interface Subject {
@@ -49,6 +50,8 @@ export interface IngestContext {
   /** This run's local scratch folder (index logs); default one under the OS temp dir. */
   scratchDir?: string;
   onProgress?: (subject: string, report: SubjectReport) => void;
+  /** Who backs up files a user sees but does not own (none: they are treated as the user's own). */
+  selection?: OwnerSelection;
 }
 
 const MAX_EVENTS = 1000;
@@ -144,7 +147,8 @@ export class UserIngest {
 
   private async full(): Promise<void> {
     this.report.mode = 'full';
-    const owned = this.subject.driveId ? '' : `'me' in owners and `;
+    // Every file the subject can see, not only its own: the selection decides about the others.
+    const owned = '';
     let token = this.state.doc.pendingToken;
     if (!token) {
       // The start token comes first: changes made during the listing are then seen next run.
@@ -201,7 +205,7 @@ export class UserIngest {
         if (c.removed || !c.file) await this.recordDeletion(id, 'removed', c.time ?? '');
         else if (c.file.trashed) await this.recordDeletion(id, 'trashed', c.time ?? '');
         else if (c.file.mimeType === FOLDER_MIME) continue;
-        else if (this.subject.driveId || c.file.ownedByMe || this.state.get(id)) await this.schedule(c.file);
+        else await this.schedule(c.file);
       }
       await this.drain();
       const next = page.nextPageToken ?? page.newStartPageToken;
@@ -233,6 +237,7 @@ export class UserIngest {
     const busy = this.running.get(id);
     if (busy) await busy;
     const s = this.report.stats;
+    if (!this.subject.driveId && (await this.notOwned(f))) return;
     s.total += 1;
     const plan = planFile(f, this.ctx.source.export_formats);
     const basePath = await this.tree.filePath(f.parents, plan.name);
@@ -277,6 +282,25 @@ export class UserIngest {
     const entry: IndexEntry = { key, kind: plan.kind, rev, md5: f.md5Checksum ?? undefined, modifiedTime: f.modifiedTime ?? undefined, path, basePath, alsoAt };
     const moved = live && prev.rev === rev && prev.key !== key && !retry;
     await this.enqueue(id, () => this.transfer(f, plan, entry, moved ? prev : undefined));
+  }
+
+  /** A file owned outside this subject that is backed up elsewhere or only recorded (true: nothing more to do). */
+  private async notOwned(f: DriveFile): Promise<boolean> {
+    const d = this.ctx.selection ? await this.ctx.selection.decide(f, this.subject.email) : { kind: 'own' as const };
+    if (d.kind === 'own' || d.kind === 'backup') return false;
+    const s = this.report.stats;
+    if (d.kind === 'elsewhere') { s.ownerBackedUp += 1; return true; }
+    s.total += 1;
+    s.notOwned += 1;
+    const id = f.id ?? '';
+    const path = await this.tree.filePath(f.parents, escapeName(f.name ?? id));
+    this.event({ type: 'not_owned', fileId: id, path, reason: d.reason });
+    const prev = this.state.get(id);
+    // A file backed up before (policy changed since) keeps its backup and key; the reason says why no more.
+    if (!this.ctx.dryRun && (prev?.kind !== 'not_owned' || prev.reason !== d.reason)) {
+      await this.state.set(id, { ...(prev?.key ? prev : { key: '' }), kind: prev?.key ? prev.kind : 'not_owned', path, reason: d.reason, modifiedTime: f.modifiedTime ?? undefined, failed: undefined });
+    }
+    return true;
   }
 
   private async unavailable(f: DriveFile, path: string, reason: string): Promise<void> {

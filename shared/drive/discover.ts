@@ -30,6 +30,8 @@ export interface Discovery {
   /** How a subject is read when that is worth saying (a shared drive read as one of its members). */
   notes: Map<string, string>;
   directory: Directory;
+  /** Lower-case e-mails of every user the source backs up (before --user narrows the run). */
+  backedUp: Set<string>;
 }
 
 /** Shared-drive roles in the order a reader is picked (an organizer can see everything). */
@@ -87,6 +89,7 @@ export async function discoverSubjects(s: DriveSource, userFilter: string | unde
   } else {
     emails = [...s.users];
   }
+  const backedUp = new Set(emails.filter((e) => s.user_overrides[e]?.enabled !== false).map((e) => e.toLowerCase()));
   if (userFilter) {
     if (!emails.includes(userFilter) && !auth.singleUser) throw new Error(`user ${userFilter} is not among the users of drive source ${s.name}`);
     emails = [userFilter];
@@ -118,7 +121,7 @@ export async function discoverSubjects(s: DriveSource, userFilter: string | unde
       }
     }
   }
-  return { subjects, skipped, unreadable, notes, directory: dir };
+  return { subjects, skipped, unreadable, notes, directory: dir, backedUp };
 }
 
 /** A member to read a shared drive as, when the admin is not one; or why there is none. */

@@ -13,6 +13,10 @@ export interface DriveStats {
   uploaded: number;
   skippedUnchanged: number;
   skippedByRule: number;
+  /** Visible but owned outside the backed-up set, recorded as not_owned with the owner (not stored). */
+  notOwned: number;
+  /** Visible but backed up under another subject (its owner, or the subject that claimed it): not counted in total. */
+  ownerBackedUp: number;
   /** Cannot be downloaded (recorded with the reason). */
   unavailable: number;
   failed: number;
@@ -25,7 +29,7 @@ export interface DriveStats {
 }
 
 export const emptyStats = (): DriveStats => ({
-  total: 0, downloaded: 0, exported: 0, records: 0, uploaded: 0, skippedUnchanged: 0, skippedByRule: 0,
+  total: 0, downloaded: 0, exported: 0, records: 0, uploaded: 0, skippedUnchanged: 0, skippedByRule: 0, notOwned: 0, ownerBackedUp: 0,
   unavailable: 0, failed: 0, deleted: 0, bytes: 0, retries: 0,
 });
 
@@ -46,7 +50,7 @@ export type SubjectStatus =
 
 /** One event worth keeping in the run record. */
 export interface DriveEvent {
-  type: 'deleted' | 'unavailable' | 'failed' | 'also_at' | 'excluded';
+  type: 'deleted' | 'unavailable' | 'failed' | 'also_at' | 'excluded' | 'not_owned';
   fileId: string;
   path?: string;
   key?: string;
@@ -82,7 +86,7 @@ export interface DriveRunReport {
   stats: DriveStats;
   subjects: SubjectReport[];
   /** Users not backed up (suspended, disabled) with the reason. */
-  skippedUsers: { email: string; reason: string }[];
+  skippedUsers: { email: string; reason: string; lastBackup?: string; storedFiles?: number }[];
   /** What the run did that an operator should know (a lease taken over from a killed run, ...). */
   notices?: string[];
   /** Where the run record was written ('' in dry runs or when it could not be written). */
@@ -112,7 +116,10 @@ export function formatRunReport(r: DriveRunReport): string {
     line(rows[rows.length - 1]),
   ];
   for (const n of r.notices ?? []) out.push(n);
-  for (const u of r.skippedUsers) out.push(`skipped ${u.email}: ${u.reason}`);
+  for (const u of r.skippedUsers) {
+    const kept = u.lastBackup ? `; last backed up ${u.lastBackup.slice(0, 10)} (${u.storedFiles ?? 0} files, kept)` : u.reason === 'disabled by user_overrides' ? '' : '; never backed up';
+    out.push(`skipped ${u.email}: ${u.reason}${kept}`);
+  }
   for (const u of r.subjects) if (u.message) out.push(`${u.label}: ${u.status}: ${u.message}`);
   if (r.recordKey) out.push(`run record: ${r.recordKey}`);
   if (r.recordError) out.push(r.recordError);

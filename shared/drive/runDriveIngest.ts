@@ -14,6 +14,9 @@ import { AuthFactory, parseDriveCredentials, type DriveCredentials } from './cre
 import { DriveAuthError, DriveCredentialsError } from './errors';
 import { DriveApi, type DriveApiOptions } from './DriveApi';
 import { discoverSubjects } from './discover';
+import { OwnerSelection } from './selection';
+import { readJsonObject } from '../storage/jsonObject';
+import { STATE_ROOT } from './UserState';
 import { Pacer } from './Pacer';
 import { RunLease } from './RunLease';
 import { addStats, emptyStats, type DriveRunReport, type SubjectReport } from './report';
@@ -121,6 +124,7 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
   const spoolBudget = o.spoolBudget instanceof SpoolBudget ? o.spoolBudget : new SpoolBudget(o.spoolBudget);
   const ctx = {
     source: o.source, store: o.store, runId, backupDate: started, dryRun: !!o.dryRun, limit, uploadLimit, signal: halt.signal,
+    selection: new OwnerSelection(o.source, o.store, found.directory, found.backedUp, runId, !!o.dryRun),
     transfer: { ...o.transfer, spoolDir: scratch.dir, spoolBudget }, scratchDir: scratch.dir, backoff, stateFlushEvery: o.stateFlushEvery, onProgress: o.onProgress,
   };
   const reports: SubjectReport[] = new Array(list.length);
@@ -152,6 +156,9 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
   for (const { subject, reason } of found.unreadable) reports.push(unreadableReport(subject, reason));
   // Users not backed up keep a status record that says so (with their earlier counts).
   if (!o.dryRun) for (const u of skipped) await writeSkippedStatus(o.store, o.source.target.bucket, { source: o.source.name, runId }, u.email, u.reason.startsWith('disabled') ? 'disabled' : 'suspended', u.reason).catch(() => undefined);
+  // What is kept of each user not backed up: the run record says so (suspended users' files are
+  // deleted 20 days after the account is; the README lists what the administrator can do).
+  for (const u of skipped) Object.assign(u, await lastBackupOf(o, u.email));
   const stats = emptyStats();
   for (const r of reports) addStats(stats, r.stats);
   stats.retries += discoveryRetries;
@@ -172,6 +179,12 @@ async function runWithLease(o: DriveIngestOptions, started: Date, runId: string,
   }
   emitMetrics(o.metrics, report);
   return report;
+}
+
+/** The last backup of a user and how many files it holds, from the user's status record. */
+async function lastBackupOf(o: DriveIngestOptions, email: string): Promise<{ lastBackup?: string; storedFiles?: number }> {
+  const rec = (await readJsonObject(o.store, o.source.target.bucket, `${STATE_ROOT}${o.source.name}/${email}/status.json`).catch(() => undefined))?.value as { lastBackup?: string; storedFiles?: number } | undefined;
+  return rec?.lastBackup ? { lastBackup: rec.lastBackup, storedFiles: rec.storedFiles ?? 0 } : {};
 }
 
 function unreadableReport(s: Subject, reason: string): SubjectReport {

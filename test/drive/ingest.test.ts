@@ -40,10 +40,10 @@ describe('Function: runDriveIngest', () => {
         expect.objectContaining({ type: 'unavailable', path: 'Huge Export.docx', reason: expect.stringContaining('exportSizeLimitExceeded') }),
         expect.objectContaining({ type: 'excluded', path: 'scratch.tmp', reason: 'excluded by pattern *.tmp' }),
       ]));
-      expect(r.stats).toMatchObject({ total: 29, downloaded: 16, exported: 6, records: 4, uploaded: 26, unavailable: 2, skippedByRule: 1, failed: 0 });
+      expect(r.stats).toMatchObject({ total: 31, downloaded: 17, exported: 6, records: 4, uploaded: 27, notOwned: 1, unavailable: 2, skippedByRule: 1, failed: 0 });
       expect(all).toContain(`${P}bob@acme.example/flagged.zip`); // flagged as abusive: the owner acknowledges and downloads it
       expect(formatRunReport(r)).toContain('alice@acme.example');
-      expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(26);
+      expect(metrics.get('DriveFilesUploaded', { source: 'acme' })).toBe(27);
       expect(metrics.get('DriveBytesUploaded', { source: 'acme' })).toBe(r.stats.bytes);
       const record = JSON.parse((await env.t.store.getRange(BUCKET, r.recordKey, 0, 1e6)).toString()) as DriveRunReport;
       expect(record.stats).toEqual(r.stats);
@@ -159,7 +159,7 @@ describe('Function: runDriveIngest', () => {
       const r = await run({ dryRun: true });
 
       // Assess
-      expect(r.stats.uploaded).toBe(27); // a dry run cannot know that one export is too large
+      expect(r.stats.uploaded).toBe(28); // a dry run cannot know that one export is too large
       expect(await keys(env.t.store)).toEqual([]);
     });
   });
