@@ -70,6 +70,11 @@ export class IndexStore {
   private readonly ids = new KeyDir(['f64', 'u32', 'u8']);
   /** Path hash → the id hash of the file that took it last (columns: hi, lo). */
   private readonly paths = new KeyDir(['u32', 'u32']);
+  /**
+   * Paths whose hash another held path already has (path → id). Without it a crafted name could
+   * make a held path look free, and a second file would be stored under the first one's key.
+   */
+  private readonly collidedPaths = new Map<string, string>();
   private readonly fd: number;
   /** Bytes already in the file; later lines wait in `buf`. */
   private flushed = 0;
@@ -126,11 +131,7 @@ export class IndexStore {
     this.ids.set(slot, LEN, bytes - 1);
     this.ids.set(slot, FLAGS, entryFlags(entry));
     this.count(entry, 1);
-    if (entry.path && entry.key) {
-      const p = this.paths.upsert(hash64(entry.path));
-      this.paths.set(p, 0, key[0]);
-      this.paths.set(p, 1, key[1]);
-    }
+    if (entry.path && entry.key) this.claimPath(entry.path, id, key);
     return true;
   }
 
@@ -144,12 +145,36 @@ export class IndexStore {
 
   /** Which file holds a stored path now (its latest entry is stored there). */
   ownerOfPath(path: string): string | undefined {
-    const p = this.paths.slot(hash64(path));
+    const collided = this.collidedPaths.get(path);
+    if (collided !== undefined) {
+      const e = this.get(collided);
+      if (e?.path === path && e.key) return collided;
+    }
+    const holder = this.pathHolder(hash64(path));
+    return holder && holder[1].path === path && holder[1].key ? holder[0] : undefined;
+  }
+
+  /** The file the path table names for a path hash, with its latest entry. */
+  private pathHolder(h: [number, number]): [string, IndexEntry] | undefined {
+    const p = this.paths.slot(h);
     if (p < 0) return undefined;
     const slot = this.ids.slot([this.paths.get(p, 0), this.paths.get(p, 1)]);
     if (slot < 0 || this.ids.get(slot, LEN) === 0) return undefined;
-    const [id, entry] = JSON.parse(this.readLine(slot)) as [string, IndexEntry];
-    return entry.path === path && entry.key ? id : undefined;
+    return JSON.parse(this.readLine(slot)) as [string, IndexEntry];
+  }
+
+  private claimPath(path: string, id: string, idKey: [number, number]): void {
+    const h = hash64(path);
+    const holder = this.pathHolder(h);
+    // Another file still stored at another path of the same hash: keep both, this one by name.
+    if (holder && holder[0] !== id && holder[1].key && holder[1].path !== path && sameHash(hash64(holder[1].path ?? ''), h)) {
+      this.collidedPaths.set(path, id);
+      return;
+    }
+    this.collidedPaths.delete(path);
+    const p = this.paths.upsert(h);
+    this.paths.set(p, 0, idKey[0]);
+    this.paths.set(p, 1, idKey[1]);
   }
 
   /**
@@ -252,6 +277,8 @@ export class IndexStore {
     }
   }
 }
+
+const sameHash = (a: [number, number], b: [number, number]): boolean => a[0] === b[0] && a[1] === b[1];
 
 /** The file id at the start of a `["id",{...}]` line (JSON.parse only when it is escaped). */
 function lineId(line: string): string {

@@ -64,6 +64,8 @@ const FILES_Q = `mimeType != '${FOLDER_MIME}' and trashed = false`;
 export class UserIngest {
   readonly report: SubjectReport;
   private readonly stop = new AbortController();
+  /** Removed when the run ends: with hundreds of subjects, one listener each piled up on the run's signal. */
+  private readonly onAbort = (): void => this.stop.abort();
   private readonly inflight = new Set<Promise<void>>();
   private readonly reserved = new Map<string, string>();
   /** Files with a transfer in flight: a second change to one waits for the first to land. */
@@ -82,7 +84,7 @@ export class UserIngest {
     private readonly rules: Rules,
   ) {
     this.report = { subject: subject.id, label: subject.label, mode: 'none', status: 'ok', lastRun: new Date().toISOString(), files: 0, bytes: 0, errorCount: 0, stats: emptyStats(), events: [], eventsDropped: 0 };
-    ctx.signal?.addEventListener('abort', () => this.stop.abort(), { once: true });
+    ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   private get base(): string {
@@ -142,6 +144,7 @@ export class UserIngest {
       if (!this.ctx.dryRun) await writeSubjectStatus(this.ctx.store, this.ctx.source.target.bucket, this.base, { source: this.ctx.source.name, runId: this.ctx.runId }, r, this.state.summary()).catch(() => undefined);
       this.state.close();
     }
+    this.ctx.signal?.removeEventListener('abort', this.onAbort);
     return r;
   }
 

@@ -132,8 +132,8 @@ export class UserState {
       } catch (err) {
         throw new DriveStateError(`ingest state ${key} has a line that is not JSON: ${(err as Error).message}`, { cause: err });
       }
-      // Re-serialized, so a line the old code wrote with other spacing still compares equal.
-      this.index.apply(parsed[0], parsed[1]);
+      // The line as written (JSON.stringify of [id, entry], as set() writes it): not re-serialized.
+      this.index.apply(parsed[0], parsed[1], line);
     }
   }
 
