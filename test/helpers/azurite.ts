@@ -12,24 +12,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AzureBlobObjectStore, type AzureBlobObjectStoreConfig } from '../../shared/storage/azure/AzureBlobObjectStore';
 import { AZURITE_ACCOUNT_NAME } from '../../shared/storage/azure/account';
 import { createBlobServiceClient } from '../../shared/storage/azure/azureClient';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './freePort';
 
 export class AzuriteServer {
   private constructor(

@@ -11,7 +11,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
@@ -19,6 +18,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { S3ObjectStore, type S3ObjectStoreConfig } from '../../shared/storage/s3/S3ObjectStore';
 import { createS3Client, type AwsConnectionConfig } from '../../shared/storage/s3/s3Client';
 import { createSqsClient, SqsQueue } from '../../shared/queue/sqs/SqsQueue';
+import { freePort } from './freePort';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VENV = path.join(REPO_ROOT, '.cache', 'moto-venv');
@@ -66,18 +66,6 @@ export function findMotoServer(): string {
   }
   if (!existsSync(venvBin)) throw new Error(`moto_server still missing after pip install. Install it with:\n  ${INSTALL_HINT}`);
   return venvBin;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export class MotoServer {
