@@ -6,7 +6,7 @@
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig, type Config, type ConfigIssue } from '../shared/config';
+import { readConfig, refuseUndeliveredDestinations, type Config, type ConfigIssue } from '../shared/config';
 import { buildTopology, type Topology } from '../shared/topology';
 import { DEFAULTS } from './defaults';
 import { SourceStack } from './SourceStack';
@@ -69,5 +69,6 @@ export function buildApp(config: Config, options: BuildOptions = {}): BuiltApp {
 /** Reads and validates a config file (throws the config module's ConfigError) and builds the app. */
 export function buildAppFromFile(configPath: string, options: BuildOptions = {}): BuiltApp & { warnings: ConfigIssue[] } {
   const { config, warnings } = readConfig(configPath);
+  refuseUndeliveredDestinations(configPath, warnings);
   return { ...buildApp(config, options), warnings };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AZURE_ACCESS_TIERS } from '../storage/azure/accessTier';
 import { containerNameProblem } from '../storage/azure/names';
 import { AWS_REGIONS } from './awsNames';
-import type { ConfigIssue } from './errors';
+import { ConfigError, type ConfigIssue } from './errors';
 import { showValue } from './formatIssues';
 
 const SERVICE_HOST = /^([a-z0-9]{3,24})\.blob\.core\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net)$/;
@@ -84,6 +84,19 @@ interface LenientAzure {
   prefix?: string;
 }
 
+/** The warning every Azure destination gets while nothing delivers to it. */
+const NOT_DELIVERED = 'is an Azure destination: validated, but this version does not deliver to Azure yet (router, restore and verify are not wired)';
+
+/**
+ * For commands that run or deploy the pipeline (`start`, the stacks): the not-delivered warnings
+ * become errors, since a destination nothing writes to must never pass for one that is served
+ * (`config check` still only warns, so the file can be prepared ahead).
+ */
+export function refuseUndeliveredDestinations(file: string, warnings: readonly ConfigIssue[]): void {
+  const issues = warnings.filter((w) => w.message === NOT_DELIVERED);
+  if (issues.length) throw new ConfigError(file, issues.map((i) => ({ ...i, message: `${i.message}: remove it to run or deploy this config` })));
+}
+
 /**
  * Cross-checks on Azure destinations: one rule writing twice to overlapping prefixes of one
  * container is an error; every Azure destination gets a warning while nothing delivers to it yet.
@@ -94,7 +107,7 @@ export function checkAzureDestinations(destinations: readonly (({ cloud?: unknow
     if (!d || !isAzureDestination(d)) return;
     const { account_url: url, container, prefix } = d as LenientAzure;
     const dp = `${rulePath}.destinations[${j}]`;
-    warnings.push({ path: dp, message: 'is an Azure destination: validated, but this version does not deliver to Azure yet (router, restore and verify are not wired)' });
+    warnings.push({ path: dp, message: NOT_DELIVERED });
     if (url === undefined || container === undefined || prefix === undefined) return;
     const other = seen.find((s) => s.url === url.replace(/\/+$/, '') && s.container === container && (s.prefix.startsWith(prefix) || prefix.startsWith(s.prefix)));
     if (other) {

@@ -21,6 +21,6 @@ export {
 } from './schema';
 export { AWS_REGIONS, S3_STORAGE_CLASSES, bucketNameProblem, type AwsRegion, type StorageClass } from './awsNames';
 export { filtersOverlap } from './crossChecks';
-export { accountUrlProblem, isAzureDestination } from './azureDestination';
+export { accountUrlProblem, isAzureDestination, refuseUndeliveredDestinations } from './azureDestination';
 export * from './topology';
 export { readRuntimeSettings, type RuntimeSettings } from './runtimeSettings';

@@ -1,5 +1,9 @@
 /** Azure Blob destinations in replication_config.json: schema, cross-checks and the destinations split. */
-import { ConfigError, parseConfig, type AnyConfigInput } from '../../shared/config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAppFromFile } from '../../stacks/buildApp';
+import { ConfigError, parseConfig, refuseUndeliveredDestinations, type AnyConfigInput } from '../../shared/config';
 import { accountUrlProblem } from '../../shared/config/azureDestination';
 
 const AZURE = { cloud: 'azure', account_url: 'https://acmebackup.blob.core.windows.net', container: 'drive-archive', prefix: '', access_tier: 'Cool', backup: true, credentials_secret: 'xregion/azure' } as const;
@@ -75,5 +79,22 @@ describe('Function: accountUrlProblem', () => {
     const got = accountUrlProblem(url);
     if (problem === undefined) expect(got).toBeUndefined();
     else expect(got).toMatch(problem);
+  });
+});
+
+describe('Function: refuseUndeliveredDestinations (start and the stacks)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xregion-azure-refuse-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('turns the not-delivered warning into a ConfigError naming the destination, so start and synth never run a config whose Azure copy nobody writes', () => {
+    // Prepare
+    const file = join(dir, 'replication_config.json');
+    writeFileSync(file, JSON.stringify(withDestinations({ region: 'eu-central-1', bucket: 'dst-backup' }, AZURE)));
+    // Act
+    const refused = () => buildAppFromFile(file);
+    // Assess
+    expect(refused).toThrow(ConfigError);
+    expect(refused).toThrow(/replication_configuration\[0\]\.destinations\[1\].*does not deliver to Azure yet.*remove it to run or deploy/);
+    expect(() => refuseUndeliveredDestinations(file, parseConfig(withDestinations({ region: 'eu-central-1', bucket: 'dst-backup' })).warnings)).not.toThrow();
   });
 });

@@ -4,7 +4,7 @@
  * sample Drive) only when it runs.
  */
 import { resolve } from 'node:path';
-import { ConfigError, readConfig, formatIssue } from '../../../shared/config';
+import { ConfigError, readConfig, formatIssue, refuseUndeliveredDestinations } from '../../../shared/config';
 import { DataDirBusyError, DataDirLock } from '../appliance/DataDirLock';
 import { DEFAULT_SETTLE_MS, LocalAppliance, type CycleResult } from '../appliance/LocalAppliance';
 import { formatReport } from '../appliance/report';
@@ -43,6 +43,7 @@ function merge(into: CycleResult, r: CycleResult): void {
 export async function runStart(opts: StartOptions): Promise<number> {
   const started = Date.now();
   const { config, warnings } = readConfig(opts.config);
+  refuseUndeliveredDestinations(opts.config, warnings);
   for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
   const dataDir = resolve(opts.dataDir);
   const settleMs = parseSettleSeconds(opts.settleSeconds);
