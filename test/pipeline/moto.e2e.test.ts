@@ -113,6 +113,17 @@ async function rig(server: MotoServer, endpoint?: string): Promise<Rig> {
   };
 }
 
+/** A rig with the test objects in its source and a view of its compressor queue that cannot acknowledge (a process that dies before deleting its messages). */
+async function crashingRig(server: MotoServer): Promise<{ r: Rig; crashing: Queue }> {
+  const r = await rig(server);
+  await r.compressor().drain(); // consumes moto's s3:TestEvent
+  await putTestObjects(r.store, SOURCE.bucket);
+  const crashing: Queue = Object.create(r.compressorQueue, {
+    deleteBatch: { value: async (handles: string[]) => (handles.length ? Promise.reject(new Error('simulated crash before acknowledgement')) : undefined) },
+  });
+  return { r, crashing };
+}
+
 function where(r: Rig) {
   return { normal: { store: r.store, bucket: NORMAL.bucket }, backup: { store: r.store, bucket: BACKUP.bucket }, catalog: { store: r.store, bucket: r.catalogBucket } };
 }
@@ -152,12 +163,7 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
   it('after a crash between upload and acknowledgement, each object lands once (no extra versions, no duplicate rows)', async () => {
     // Prepare: the first compressor uploads, then dies before deleting its messages.
     const server = moto();
-    const r = await rig(server);
-    await r.compressor().drain(); // consumes moto's s3:TestEvent
-    await putTestObjects(r.store, SOURCE.bucket);
-    const crashing: Queue = Object.create(r.compressorQueue, {
-      deleteBatch: { value: async (handles: string[]) => (handles.length ? Promise.reject(new Error('simulated crash before acknowledgement')) : undefined) },
-    });
+    const { r, crashing } = await crashingRig(server);
     const first = await r.compressor(crashing).drain();
     // Act: a fresh compressor gets the redelivered messages (visibility 2 s); the batch records show they were uploaded.
     await new Promise((res) => setTimeout(res, 2500));
@@ -182,12 +188,7 @@ describe('Pipeline on moto (S3 + SQS over HTTP)', () => {
   it('after a crash between upload and batch record, a restart batching otherwise archives nothing again (the intent and the outbox archive show it)', async () => {
     // Prepare: the first compressor uploads and reads back its archives, then dies before each batch record and before acknowledging; S3 replicates and the routers deliver them meanwhile.
     const server = moto();
-    const r = await rig(server);
-    await r.compressor().drain(); // consumes moto's s3:TestEvent
-    await putTestObjects(r.store, SOURCE.bucket);
-    const crashing: Queue = Object.create(r.compressorQueue, {
-      deleteBatch: { value: async (handles: string[]) => (handles.length ? Promise.reject(new Error('simulated crash before acknowledgement')) : undefined) },
-    });
+    const { r, crashing } = await crashingRig(server);
     const noRecords: ObjectStore = Object.create(r.store, {
       put: {
         value: (bucket: string, key: string, ...rest: Parameters<ObjectStore['put']> extends [string, string, ...infer R] ? R : never) =>
