@@ -14,6 +14,7 @@ import type { Config } from '../../../shared/config';
 import { LocalQueue } from '../../../shared/queue';
 import { LocalObjectStore } from '../../../shared/storage';
 import { buildTopology, regionPlan, stagingBucketName, type CompressorPlan, type QueuePlan, type RegionPlan, type RouterPlan, type Topology } from '../../../shared/topology';
+import { BatchRecords } from '../../compressor/BatchRecords';
 
 /** Dead-letter after this many deliveries, as the CDK queues do. */
 const MAX_RECEIVE_COUNT = 5;
@@ -156,7 +157,7 @@ export class LocalTopology {
    * (`queues/compressor-<region>`) and wrote archives to the region's staging bucket. Their
    * unfinished work is handed to the new layout so an upgrade loses nothing: queued events go to
    * every compressor of the region (each drops keys outside its rule), and archives still in the
-   * staging bucket of a region that is only a source go to its outbox.
+   * staging bucket of a region that is only a source go to its outbox, committed (a batch record each).
    */
   private async migrateLegacyLayout(): Promise<void> {
     for (const region of this.model.regions) {
@@ -173,9 +174,14 @@ export class LocalTopology {
       const legacyStaging = region.outbox && !region.router ? stagingBucketName(this.model.stackName, this.model.account, region.region) : undefined;
       if (legacyStaging && region.outbox && existsSync(join(this.regionDir(region.region), legacyStaging))) {
         const store = this.store(region.region);
+        const records = new BatchRecords(store, region.outbox);
         for await (const o of store.list(legacyStaging)) {
           if (!o.key.endsWith('.tar.zst')) continue;
-          await store.copy({ bucket: legacyStaging, key: o.key }, { bucket: region.outbox, key: o.key });
+          const copied = await store.copy({ bucket: legacyStaging, key: o.key }, { bucket: region.outbox, key: o.key });
+          // Committed: the earlier version acknowledged its events once it was uploaded, so no
+          // redelivery will ever commit it, and the replicator moves committed archives only.
+          const count = Number((await store.head(region.outbox, o.key)).metadata['xregion-object-count'] ?? 0);
+          if (!(await records.read(o.key))) await records.write(o.key, count, copied.etag, []);
           await store.delete(legacyStaging, o.key);
         }
       }
