@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildAppFromFile } from '../../stacks/buildApp';
 import { ConfigError, parseConfig, refuseUndeliveredDestinations, type AnyConfigInput } from '../../shared/config';
 import { accountUrlProblem } from '../../shared/config/azureDestination';
+import { configErrorsOf } from '../helpers/configErrors';
 
 const AZURE = { cloud: 'azure', account_url: 'https://acmebackup.blob.core.windows.net', container: 'drive-archive', prefix: '', access_tier: 'Cool', backup: true, credentials_secret: 'xregion/azure' } as const;
 
@@ -12,16 +13,6 @@ function withDestinations(...destinations: unknown[]): AnyConfigInput {
   return {
     replication_configuration: [{ source: { region: 'us-west-2', bucket: 'src-bucket', prefix_filter: 'docs/' }, destinations: destinations as AnyConfigInput['replication_configuration'][number]['destinations'] }],
   };
-}
-
-function errorsOf(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n').slice(1).map((l) => l.trim());
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('Function: parseConfig (Azure destinations)', () => {
@@ -47,7 +38,7 @@ describe('Function: parseConfig (Azure destinations)', () => {
       { region: 'us-west-2', bucket: 'other-bucket' },
       { ...AZURE, account_url: 'http://acmebackup.blob.core.windows.net', container: 'Drive--Archive', access_tier: 'COOL', containr: 'x' },
     );
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[0].destinations[1].account_url: "http://acmebackup.blob.core.windows.net" must use https (only a loopback Azurite URL may use http)',
       'replication_configuration[0].destinations[1].container: "Drive--Archive" is not a valid Azure container name: a container name has only lower-case letters, digits and hyphens',
       'replication_configuration[0].destinations[1].access_tier: "COOL" is not an Azure access tier (Hot, Cool, Cold, Archive)',
@@ -57,8 +48,8 @@ describe('Function: parseConfig (Azure destinations)', () => {
   });
 
   it('refuses an unknown cloud and two Azure destinations on overlapping prefixes of one container', () => {
-    expect(errorsOf(withDestinations({ cloud: 'gcp', bucket: 'x' }))).toEqual(['replication_configuration[0].destinations[0].cloud: "gcp" is not a destination cloud ("aws", the default, or "azure")']);
-    expect(errorsOf(withDestinations(AZURE, { ...AZURE, prefix: 'sub/', backup: false }))).toEqual([
+    expect(configErrorsOf(withDestinations({ cloud: 'gcp', bucket: 'x' }))).toEqual(['replication_configuration[0].destinations[0].cloud: "gcp" is not a destination cloud ("aws", the default, or "azure")']);
+    expect(configErrorsOf(withDestinations(AZURE, { ...AZURE, prefix: 'sub/', backup: false }))).toEqual([
       'replication_configuration[0].destinations[1].prefix: "sub/" overlaps destination 0 of this rule (same account and container "drive-archive")',
     ]);
   });

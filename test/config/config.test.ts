@@ -14,6 +14,7 @@ import {
 } from '../../shared/config';
 import { configSchema, lenientParse, MALFORMED } from '../../shared/config/schema';
 import { ruleForArchive } from '../../shared/topology';
+import { configErrorsOf } from '../helpers/configErrors';
 
 const ROOT = join(__dirname, '..', '..');
 const GUIDE = join(ROOT, 'test', 'fixtures', 'guide-replication_config.json');
@@ -28,17 +29,6 @@ function base(): ConfigInput {
       },
     ],
   };
-}
-
-/** The messages of the ConfigError that parsing `raw` throws. */
-function errorsOf(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n').slice(1).map((l) => l.trim());
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('Function: loadConfig', () => {
@@ -82,7 +72,7 @@ describe('Function: parseConfig (schema errors)', () => {
   it('names the JSON path, the value and what is allowed', () => {
     const raw = base();
     raw.replication_configuration[0].destinations.push({ region: 'ca-central-1', bucket: 'dst-normal', storage_class: 'STANDARD-IA' as never });
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[0].destinations[1].storage_class: "STANDARD-IA" is not an S3 storage class (did you mean "STANDARD_IA"?) (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, REDUCED_REDUNDANCY)',
     ]);
   });
@@ -95,7 +85,7 @@ describe('Function: parseConfig (schema errors)', () => {
       ],
       tagz: {},
     };
-    const errors = errorsOf(raw);
+    const errors = configErrorsOf(raw);
     expect(errors).toHaveLength(6);
     expect(errors).toEqual(
       expect.arrayContaining([
@@ -110,7 +100,7 @@ describe('Function: parseConfig (schema errors)', () => {
   });
 
   it('says a required key is missing', () => {
-    expect(errorsOf({ replication_configuration: [{ source: { region: 'us-west-2' }, destinations: [] }] })).toEqual([
+    expect(configErrorsOf({ replication_configuration: [{ source: { region: 'us-west-2' }, destinations: [] }] })).toEqual([
       'replication_configuration[0].source.bucket: is required (a string)',
       'replication_configuration[0].destinations: [] must have at least 1 item',
     ]);
@@ -126,7 +116,7 @@ describe('Function: parseConfig (schema errors)', () => {
   ])('rejects bucket name %s (%s) and accepts a valid one', (bucket, why) => {
     const raw = base();
     raw.replication_configuration[0].source.bucket = bucket;
-    expect(errorsOf(raw)).toEqual([`replication_configuration[0].source.bucket: ${JSON.stringify(bucket)} is not a valid S3 bucket name: ${why}`]);
+    expect(configErrorsOf(raw)).toEqual([`replication_configuration[0].source.bucket: ${JSON.stringify(bucket)} is not a valid S3 bucket name: ${why}`]);
     raw.replication_configuration[0].source.bucket = 'my.valid-bucket.2025';
     expect(() => parseConfig(raw)).not.toThrow();
   });
@@ -134,7 +124,7 @@ describe('Function: parseConfig (schema errors)', () => {
   it('rejects an unknown region and accepts every real one used in the examples', () => {
     const raw = base();
     raw.replication_configuration[0].destinations[0].region = 'eu-middle-9' as never;
-    expect(errorsOf(raw)[0]).toMatch(/^replication_configuration\[0\]\.destinations\[0\]\.region: "eu-middle-9" is not an AWS region code/);
+    expect(configErrorsOf(raw)[0]).toMatch(/^replication_configuration\[0\]\.destinations\[0\]\.region: "eu-middle-9" is not an AWS region code/);
     raw.replication_configuration[0].destinations[0].region = 'ap-southeast-2';
     expect(() => parseConfig(raw)).not.toThrow();
   });
@@ -145,12 +135,12 @@ describe('Function: parseConfig (cross-checks)', () => {
     const same = base();
     same.replication_configuration[0].destinations[0].bucket = 'src-bucket';
     same.replication_configuration[0].destinations[0].region = 'us-west-2';
-    expect(errorsOf(same)).toEqual([
+    expect(configErrorsOf(same)).toEqual([
       'replication_configuration[0].destinations[0].bucket: "src-bucket" is the rule\'s own source bucket; a destination must be a different bucket',
     ]);
     const sameRegion = base();
     sameRegion.replication_configuration[0].destinations[0].region = 'us-west-2';
-    expect(errorsOf(sameRegion)[0]).toMatch(/destinations\[0\]\.region: "us-west-2" is the source region/);
+    expect(configErrorsOf(sameRegion)[0]).toMatch(/destinations\[0\]\.region: "us-west-2" is the source region/);
   });
 
   it('detects a replication loop of any length, and accepts a chain that does not close', () => {
@@ -165,11 +155,11 @@ describe('Function: parseConfig (cross-checks)', () => {
         rule('bucket-c', 'ca-central-1', 'bucket-a', 'us-west-2'),
       ],
     };
-    expect(errorsOf(loop)).toEqual([
+    expect(configErrorsOf(loop)).toEqual([
       'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-c → bucket-a (rules 0, 1, 2); every object would be copied around forever',
     ]);
     const twoWay = { replication_configuration: [rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'), rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2')] };
-    expect(errorsOf(twoWay)[0]).toMatch(/loop: bucket-a → bucket-b → bucket-a/);
+    expect(configErrorsOf(twoWay)[0]).toMatch(/loop: bucket-a → bucket-b → bucket-a/);
     const chain = { replication_configuration: loop.replication_configuration.slice(0, 2) };
     expect(() => parseConfig(chain)).not.toThrow();
   });
@@ -190,7 +180,7 @@ describe('Function: parseConfig (cross-checks)', () => {
       source: { region: 'us-west-2', bucket: 'src-bucket', prefix_filter: 'docs/2025/' },
       destinations: [{ region: 'ca-central-1', bucket: 'dst-other' }],
     });
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[1].source.prefix_filter: "docs/2025/" overlaps replication_configuration[0] (prefix "docs/") on bucket "src-bucket"; two rules on one bucket need disjoint prefixes (their archives are told apart by prefix)',
     ]);
     raw.replication_configuration[1].source.prefix_filter = 'photos/';
@@ -199,7 +189,7 @@ describe('Function: parseConfig (cross-checks)', () => {
     raw.replication_configuration[1].source.prefix_filter = 'docs/';
     raw.replication_configuration[0].source.suffix_filter = '.pdf';
     raw.replication_configuration[1].source.suffix_filter = '.jpg';
-    expect(errorsOf(raw)[0]).toMatch(/prefix_filter: "docs\/" overlaps replication_configuration\[0\]/);
+    expect(configErrorsOf(raw)[0]).toMatch(/prefix_filter: "docs\/" overlaps replication_configuration\[0\]/);
   });
 
   it('rejects a bucket placed in two regions', () => {
@@ -208,7 +198,7 @@ describe('Function: parseConfig (cross-checks)', () => {
       source: { region: 'us-east-1', bucket: 'dst-backup', prefix_filter: 'x/' },
       destinations: [{ region: 'ca-central-1', bucket: 'dst-other' }],
     });
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[1].source.region: "us-east-1" disagrees with replication_configuration[0].destinations[0], which puts bucket "dst-backup" in eu-central-1',
     ]);
   });
@@ -220,7 +210,7 @@ describe('Function: parseConfig (cross-checks)', () => {
     src.kms_key_arn = 'arn:aws:kms:eu-west-1:123456789012:key/abcd-1234';
     raw.replication_configuration[0].destinations[0].object_lock = { mode: 'COMPLIANCE', days: 30 };
     raw.replication_configuration[0].destinations[0].kms_key_arn = 'not-an-arn';
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[0].destinations[0].object_lock: needs "create_bucket": true (Object Lock can only be set on a bucket this deployment creates)',
       'replication_configuration[0].destinations[0].kms_key_arn: "not-an-arn" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or alias/NAME)',
       'replication_configuration[0].source.kms_key_arn: "arn:aws:kms:eu-west-1:123456789012:key/abcd-1234" is a key in eu-west-1, but the bucket is in us-west-2 (KMS keys are regional)',
@@ -256,7 +246,7 @@ describe('Function: parseConfig (cross-checks)', () => {
         { name: 'acme', domain: 'acme.example', users: ['a@acme.example'], target },
       ],
     };
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'drive_sources[0].admin_subject: is required when "users" is "all" (an admin is impersonated to list the domain\'s users)',
       'drive_sources[1].name: "acme" is used by another drive source',
     ]);
@@ -278,7 +268,7 @@ describe('Function: parseConfig (schema errors and cross-checks together)', () =
     bad.source.batch = { max_objects: -5 };
     bad.destinations[0].storage_class = 'STANDARD-IA';
     const raw = { replication_configuration: [rule('bucket-a', 'us-west-2', 'bucket-b', 'eu-central-1'), bad, rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2')] };
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       'replication_configuration[1].source.batch.max_objects: -5 must be greater than 0',
       `replication_configuration[1].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
       'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-a (rules 0, 2); every object would be copied around forever',
@@ -290,7 +280,7 @@ describe('Function: parseConfig (schema errors and cross-checks together)', () =
     const b = rule('bucket-b', 'eu-central-1', 'bucket-a', 'us-west-2');
     b.source.batch = { max_objects: -5 };
     b.destinations[0].storage_class = 'STANDARD-IA';
-    expect(errorsOf({ replication_configuration: [a, b] })).toEqual([
+    expect(configErrorsOf({ replication_configuration: [a, b] })).toEqual([
       'replication_configuration[1].source.batch.max_objects: -5 must be greater than 0',
       `replication_configuration[1].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
       'replication_configuration[0].destinations: form a replication loop: bucket-a → bucket-b → bucket-a (rules 0, 1); every object would be copied around forever',
@@ -306,7 +296,7 @@ describe('Function: parseConfig (schema errors and cross-checks together)', () =
     const third = rule('bucket-q', 'us-east-1', 'bucket-q', 'us-east-1');
     third.source.compression = { level: 40 };
     third.destinations[0].storage_class = 'STANDARD-IA';
-    expect(errorsOf({ replication_configuration: [first, second, third] })).toEqual([
+    expect(configErrorsOf({ replication_configuration: [first, second, third] })).toEqual([
       'replication_configuration[1].source.scaling.max_tasks: "many" must be a number',
       'replication_configuration[2].source.compression.level: 40 must be at most 19',
       `replication_configuration[2].destinations[0].storage_class: ${STORAGE_CLASS_ERROR}`,
@@ -321,7 +311,7 @@ describe('Function: parseConfig (schema errors and cross-checks together)', () =
       replication_configuration: [rule('src-bucket', 'us-west-2', 'dst-backup', 'eu-central-1'), rule('dst-backup', 'us-east-1', 'dst-other', 'ca-central-1')],
       drive_sources: [{ name: 'acme', domain: 'acme.example', target: { region: 'us-west-2', bucket: 'src-bucket' } }],
     };
-    expect(errorsOf(raw)).toEqual([
+    expect(configErrorsOf(raw)).toEqual([
       expect.stringMatching(/^stack_name: "Bad_Name" must be 1-24 lower-case/),
       'replication_configuration[1].source.region: "us-east-1" disagrees with replication_configuration[0].destinations[0], which puts bucket "dst-backup" in eu-central-1',
       'drive_sources[0].admin_subject: is required when "users" is "all" (an admin is impersonated to list the domain\'s users)',
@@ -359,7 +349,7 @@ describe('Function: parseConfig (schema errors and cross-checks together)', () =
         null,
       ],
     };
-    const errors = errorsOf(raw);
+    const errors = configErrorsOf(raw);
     // Only findings that rest on values which parsed: rule 7 (region missing) still claims all of
     // bucket-a, as rule 1 does; rule 9's second destination (region missing) is its own source.
     expect(errors.filter((e) => CROSS_CHECK_PHRASES.test(e))).toEqual([

@@ -1,21 +1,11 @@
 /** The Drive source's selection settings in replication_config.json: defaults and errors (JSON path, value, what is allowed). */
-import { ConfigError, parseConfig } from '../../shared/config';
+import { parseConfig } from '../../shared/config';
+import { configErrorsOf } from '../helpers/configErrors';
 
 const base = (drive: Record<string, unknown>) => ({
   drive_sources: [{ name: 'acme', domain: 'acme.example', admin_subject: 'admin@acme.example', target: { region: 'us-west-2', bucket: 'acme-drive-landing' }, ...drive }],
   replication_configuration: [{ source: { region: 'us-west-2', bucket: 'acme-drive-landing' }, destinations: [{ region: 'eu-central-1', bucket: 'acme-backup-eu' }] }],
 });
-
-/** The problem lines of the ConfigError that parsing throws. */
-function problems(raw: unknown): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message.split('\n').slice(1).map((l) => l.trim());
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('Function: parseConfig (drive selection settings)', () => {
   it('defaults not_owned to backup inside the Workspace and record outside, and user_domains to all', () => {
@@ -29,7 +19,7 @@ describe('Function: parseConfig (drive selection settings)', () => {
 
   it('names the path, the value and what is allowed for a bad not_owned or user_domains', () => {
     // Act
-    const lines = problems(base({ not_owned: { external: 'copy', partners: 'x' }, user_domains: ['Acme.COM'] }));
+    const lines = configErrorsOf(base({ not_owned: { external: 'copy', partners: 'x' }, user_domains: ['Acme.COM'] }));
 
     // Assess
     expect(lines).toEqual(expect.arrayContaining([
